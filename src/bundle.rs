@@ -1,0 +1,100 @@
+//! A model bundle: the manifest, the labels and (checked against the manifest) the network bytes.
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::manifest::Manifest;
+
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    pub manifest: Manifest,
+    /// ImageNet-1k labels, index 0..999 (background excluded).
+    pub labels: Vec<String>,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Bundle {
+    /// Build from the text of `model.json` and of the labels file it names.
+    pub fn from_json(manifest_json: &str, labels_json: &str) -> Result<Bundle> {
+        let manifest = Manifest::from_json(manifest_json)?;
+        let labels: Vec<String> = serde_json::from_str(labels_json)
+            .map_err(|e| Error::Labels(format!("expected a JSON array of strings: {e}")))?;
+        if labels.len() != manifest.label_count() {
+            return Err(Error::Labels(format!(
+                "{} labels, but the manifest has {} outputs with label offset {} ({} classes)",
+                labels.len(),
+                manifest.output.classes,
+                manifest.output.label_offset,
+                manifest.label_count()
+            )));
+        }
+        Ok(Bundle { manifest, labels })
+    }
+
+    /// Refuse network bytes whose sha256 differs from the manifest's.
+    pub fn verify_network(&self, network: &[u8]) -> Result<()> {
+        let actual = sha256_hex(network);
+        if actual != self.manifest.network.sha256 {
+            return Err(Error::Integrity { expected: self.manifest.network.sha256.clone(), actual });
+        }
+        Ok(())
+    }
+
+    /// Read a bundle folder (native only): returns the bundle and the verified network bytes.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn read_dir(dir: &std::path::Path) -> Result<(Bundle, Vec<u8>)> {
+        let read = |name: &str| {
+            let path = dir.join(name);
+            std::fs::read(&path).map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))
+        };
+        let text = |name: &str| {
+            String::from_utf8(read(name)?).map_err(|_| Error::Io(format!("{name} is not UTF-8 text")))
+        };
+        let manifest_json = text("model.json")?;
+        let manifest = Manifest::from_json(&manifest_json)?;
+        let bundle = Bundle::from_json(&manifest_json, &text(&manifest.labels)?)?;
+        let network = read(&manifest.network.file)?;
+        bundle.verify_network(&network)?;
+        Ok((bundle, network))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(classes: usize, offset: usize, sha: &str) -> String {
+        format!(
+            r#"{{"format_version": 1, "id": "m", "name": "M",
+            "network": {{"file": "model.onnx", "format": "onnx", "sha256": "{sha}", "bytes": 3}},
+            "input": {{"width": 4, "height": 4, "layout": "NCHW", "channel_order": "RGB",
+                      "normalize": {{"range": [0, 1]}}, "resize": {{"filter": "bilinear", "crop_fraction": 1}}}},
+            "output": {{"classes": {classes}, "label_offset": {offset}, "activation": "logits"}},
+            "labels": "labels.json", "source": "s", "license": "l"}}"#
+        )
+    }
+
+    #[test]
+    fn labels_must_match_class_count_minus_offset() {
+        let sha = sha256_hex(b"abc");
+        assert!(Bundle::from_json(&manifest(3, 1, &sha), r#"["a", "b"]"#).is_ok());
+        let e = Bundle::from_json(&manifest(3, 0, &sha), r#"["a", "b"]"#).unwrap_err();
+        assert!(e.to_string().contains("2 labels, but the manifest has 3 outputs"), "{e}");
+        let e = Bundle::from_json(&manifest(3, 1, &sha), r#"{"a": 1}"#).unwrap_err();
+        assert!(e.to_string().contains("JSON array of strings"), "{e}");
+    }
+
+    #[test]
+    fn tampered_network_is_refused() {
+        let sha = sha256_hex(b"abc");
+        assert_eq!(sha, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        let bundle = Bundle::from_json(&manifest(3, 1, &sha), r#"["a", "b"]"#).unwrap();
+        assert!(bundle.verify_network(b"abc").is_ok());
+        let e = bundle.verify_network(b"abd").unwrap_err();
+        assert!(matches!(e, Error::Integrity { .. }));
+        assert!(e.to_string().contains("corrupt or was modified"));
+    }
+}

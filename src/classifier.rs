@@ -1,0 +1,63 @@
+//! The classifier: a bundle plus its loaded network, from RGBA pixels to the top-k classes.
+
+use crate::bundle::Bundle;
+use crate::error::Result;
+use crate::network::Network;
+use crate::preprocess::preprocess;
+use crate::topk::{class_probabilities, top_k, Prediction};
+
+/// Milliseconds from some fixed origin; injected because wasm32 has no `Instant`.
+pub trait Clock {
+    fn now_ms(&self) -> f64;
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Classification {
+    pub top: Vec<Prediction>,
+    /// Crop, resize and normalise.
+    pub preprocess_ms: f64,
+    /// Network run and top-k.
+    pub inference_ms: f64,
+}
+
+pub struct Classifier {
+    pub bundle: Bundle,
+    network: Network,
+}
+
+impl Classifier {
+    /// Verify the network bytes against the manifest's sha256, then load them.
+    pub fn new(bundle: Bundle, network: &[u8]) -> Result<Classifier> {
+        bundle.verify_network(network)?;
+        let network = Network::load_onnx(network, &bundle.manifest)?;
+        Ok(Classifier { bundle, network })
+    }
+
+    /// Raw network outputs for a photo (all `classes` of them, background included).
+    pub fn outputs(&self, rgba: &[u8], width: u32, height: u32) -> Result<Vec<f32>> {
+        self.network.run(&preprocess(rgba, width, height, &self.bundle.manifest.input)?)
+    }
+
+    /// Raw network outputs for an already preprocessed input tensor.
+    pub fn outputs_for_tensor(&self, input: &[f32]) -> Result<Vec<f32>> {
+        self.network.run(input)
+    }
+
+    pub fn classify(
+        &self,
+        rgba: &[u8],
+        width: u32,
+        height: u32,
+        k: usize,
+        clock: &dyn Clock,
+    ) -> Result<Classification> {
+        let t0 = clock.now_ms();
+        let input = preprocess(rgba, width, height, &self.bundle.manifest.input)?;
+        let t1 = clock.now_ms();
+        let outputs = self.network.run(&input)?;
+        let probabilities = class_probabilities(&outputs, &self.bundle.manifest.output);
+        let top = top_k(&probabilities, &self.bundle.labels, k);
+        let t2 = clock.now_ms();
+        Ok(Classification { top, preprocess_ms: t1 - t0, inference_ms: t2 - t1 })
+    }
+}

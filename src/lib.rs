@@ -1,0 +1,22 @@
+//! Classify photos with an ImageNet network, natively or in the browser.
+//!
+//! The core (manifest, bundle, preprocessing, network, top-k, classifier) is platform-neutral;
+//! `wasm` is a thin wasm-bindgen layer compiled only for wasm32, and `src/bin/classify.rs` is the
+//! native CLI on the same core.
+
+pub mod bundle;
+pub mod classifier;
+pub mod error;
+pub mod manifest;
+pub mod network;
+pub mod preprocess;
+pub mod topk;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use bundle::Bundle;
+pub use classifier::{Classification, Classifier, Clock};
+pub use error::{Error, Result};
+pub use manifest::Manifest;
+pub use topk::Prediction;

@@ -1,0 +1,75 @@
+//! The wasm-bindgen layer: a thin JS-facing wrapper over the core, compiled only for wasm32.
+//!
+//! Build (see the Makefile's `pkg` target):
+//!   RUSTFLAGS="-C target-feature=+simd128" cargo build --release --lib --target wasm32-unknown-unknown
+//!   wasm-bindgen --target web --out-dir pkg --out-name image_classifier target/.../image_classifier.wasm
+
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use crate::{Bundle, Clock, Error};
+
+#[wasm_bindgen(start)]
+fn start() {
+    // A Rust panic then shows its message in the console instead of "unreachable".
+    console_error_panic_hook::set_once();
+}
+
+#[wasm_bindgen]
+extern "C" {
+    // Available on both the window and worker globals.
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+}
+
+struct PerformanceClock;
+
+impl Clock for PerformanceClock {
+    fn now_ms(&self) -> f64 {
+        performance_now()
+    }
+}
+
+fn js_error(e: Error) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    value.serialize(&serializer).map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// A loaded model. `new Classifier(manifestJson, labelsJson, networkBytes)`.
+#[wasm_bindgen]
+pub struct Classifier {
+    inner: crate::Classifier,
+}
+
+#[wasm_bindgen]
+impl Classifier {
+    /// Verifies the network against the manifest's sha256, then parses and optimises it.
+    #[wasm_bindgen(constructor)]
+    pub fn new(manifest_json: &str, labels_json: &str, network: &[u8]) -> Result<Classifier, JsError> {
+        let bundle = Bundle::from_json(manifest_json, labels_json).map_err(js_error)?;
+        let inner = crate::Classifier::new(bundle, network).map_err(js_error)?;
+        Ok(Classifier { inner })
+    }
+
+    /// Top-k classes of RGBA pixels (e.g. `ImageData.data`):
+    /// `{top: [{index, label, score}], preprocess_ms, inference_ms}`.
+    pub fn classify(&self, rgba: &[u8], width: u32, height: u32, top_k: usize) -> Result<JsValue, JsError> {
+        let result = self.inner.classify(rgba, width, height, top_k, &PerformanceClock).map_err(js_error)?;
+        to_js(&result)
+    }
+
+    /// Raw network outputs (all classes, background included) for RGBA pixels.
+    pub fn outputs(&self, rgba: &[u8], width: u32, height: u32) -> Result<Vec<f32>, JsError> {
+        self.inner.outputs(rgba, width, height).map_err(js_error)
+    }
+
+    /// The validated manifest, as a plain object.
+    #[wasm_bindgen(getter)]
+    pub fn manifest(&self) -> Result<JsValue, JsError> {
+        to_js(&self.inner.bundle.manifest)
+    }
+}

@@ -73,7 +73,7 @@ browser-tools:
 	@[ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --silent --no-audit --no-fund
 
 browser-test: build browser-tools
-	node tests/browser/run.mjs
+	node --test --test-concurrency=1 tests/browser/
 
 serve:
 	$(PY) tools/serve.py --port $(PORT)

@@ -6,6 +6,8 @@
 
 pub mod bundle;
 pub mod classifier;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod decode;
 pub mod error;
 pub mod manifest;
 pub mod network;

@@ -62,6 +62,7 @@ fn preprocessing_matches_the_numpy_reference() {
 fn end_to_end_top5_agrees_with_reference() {
     let classifier = load_default();
     let (_, reference) = reference("efficientnet-lite0");
+    let mut worst = 0f64;
     for (name, expected) in reference["photos"].as_object().unwrap() {
         let (rgba, w, h) = decode_rgba(&root().join("tests/photos").join(name));
         let outputs = classifier.outputs(&rgba, w, h).unwrap();
@@ -76,9 +77,12 @@ fn end_to_end_top5_agrees_with_reference() {
         assert_eq!(ours[0].index as u64, theirs[0].0, "{name}: top-1 differs");
         let overlap = ours.iter().filter(|p| theirs.iter().any(|t| t.0 == p.index as u64)).count();
         assert!(overlap >= 4, "{name}: top-5 overlap {overlap}/5");
+        // Same decoder (libjpeg-turbo) on both sides; only 8-bit resampling rounding differs.
         let d = (ours[0].score as f64 - theirs[0].1).abs();
-        assert!(d < 0.03, "{name}: top-1 probability {} vs {}", ours[0].score, theirs[0].1);
+        assert!(d < 0.01, "{name}: top-1 probability {} vs {}", ours[0].score, theirs[0].1);
+        worst = worst.max(d);
     }
+    eprintln!("end to end: max top-1 probability difference {worst:.4}");
 }
 
 #[test]

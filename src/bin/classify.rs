@@ -7,9 +7,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use image::{DynamicImage, ImageDecoder, ImageReader};
 
-use image_classifier::{Bundle, Classification, Classifier, Clock, Error};
+use image_classifier::{decode, Bundle, Classification, Classifier, Clock, Error};
 
 /// Bundle used when --model is not given, relative to the working directory or the source tree.
 const DEFAULT_MODEL: &str = "models/efficientnet-lite0";
@@ -48,33 +47,10 @@ fn default_model() -> PathBuf {
     }
 }
 
-/// Decode a photo to RGBA, upright (EXIF orientation applied), as a browser would show it.
-/// The format comes from the file's content, never from its name.
-fn decode(path: &Path) -> Result<(Vec<u8>, u32, u32), Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::Io(format!("cannot read: {e}")))?;
-    if bytes.is_empty() {
-        return Err(Error::Image("the file is empty".into()));
-    }
-    let format = image::guess_format(&bytes).map_err(|_| {
-        Error::Image("not a supported image format (JPEG, PNG, WebP, GIF, BMP)".into())
-    })?;
-    let damaged = |e: image::ImageError| {
-        Error::Image(format!("the {} file is damaged or unsupported ({e})", format.extensions_str()[0]))
-    };
-    let reader = ImageReader::with_format(std::io::Cursor::new(bytes), format);
-    let mut decoder = reader.into_decoder().map_err(damaged)?;
-    let orientation = decoder.orientation().map_err(damaged)?;
-    let mut photo = DynamicImage::from_decoder(decoder).map_err(damaged)?;
-    photo.apply_orientation(orientation);
-    let rgba = photo.into_rgba8();
-    let (w, h) = rgba.dimensions();
-    Ok((rgba.into_raw(), w, h))
-}
-
 fn classify_file(classifier: &Classifier, path: &Path, k: usize) -> Result<(Classification, f64), Error> {
     let clock = Monotonic(Instant::now());
-    let (rgba, w, h) = decode(path)?;
-    let result = classifier.classify(&rgba, w, h, k, &clock)?;
+    let photo = decode::decode_file(path)?;
+    let result = classifier.classify(&photo.pixels, photo.width, photo.height, k, &clock)?;
     Ok((result, clock.now_ms()))
 }
 

@@ -24,10 +24,10 @@ pub fn reference(model_id: &str) -> (PathBuf, Value) {
     (dir, serde_json::from_str(&text).unwrap())
 }
 
+/// Decoded as the CLI decodes (libjpeg-turbo for JPEG).
 pub fn decode_rgba(path: &Path) -> (Vec<u8>, u32, u32) {
-    let img = image::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).into_rgba8();
-    let (w, h) = img.dimensions();
-    (img.into_raw(), w, h)
+    let photo = image_classifier::decode::decode_file(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (photo.pixels, photo.width, photo.height)
 }
 
 pub fn decode_rgb(path: &Path) -> Vec<u8> {

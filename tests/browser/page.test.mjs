@@ -1,0 +1,107 @@
+// The demo page in real Chromium: real photos through the file input, answers checked
+// against the native CLI, responsiveness measured with the Long Tasks API.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { ROOT, startServer, launch, cliTop, collectErrors } from './harness.mjs';
+
+let server, browser, page, errors;
+
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+  page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  errors = collectErrors(page);
+  await page.goto(server.url);
+  await page.waitForSelector('html[data-state="ready"]', { timeout: 120_000 });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+async function results() {
+  return Number((await page.getAttribute('html', 'data-results')) ?? 0);
+}
+
+// Upload through the file input and wait for the page to show the new result.
+async function upload(photo) {
+  const before = await results();
+  await page.setInputFiles('#file-input', path.join(ROOT, photo));
+  await page.waitForFunction((n) => Number(document.documentElement.dataset.results ?? 0) > n, before, {
+    timeout: 60_000,
+  });
+  await page.waitForSelector('html[data-state="ready"]');
+  return page.$$eval('#top5 li', (items) =>
+    items.map((li) => ({ index: Number(li.dataset.index), score: Number(li.dataset.score) })),
+  );
+}
+
+test('the page shows the model and is ready', async () => {
+  assert.equal(await page.textContent('#model-name'), 'EfficientNet-Lite0');
+  assert.match(await page.textContent('#model-status'), /^Ready\./);
+  assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'served with COOP/COEP');
+});
+
+for (const photo of ['tests/photos/dog.jpg', 'tests/photos/person-small.png', 'tests/photos/eagle.jpg', 'tests/photos/giraffe.jpg']) {
+  test(`page top-5 equals the CLI's for ${path.basename(photo)}`, async () => {
+    const shown = await upload(photo);
+    const cli = cliTop(photo);
+    assert.deepEqual(shown.map((p) => p.index), cli.map((p) => p.index));
+    for (let i = 0; i < 5; i++) {
+      const d = Math.abs(shown[i].score - cli[i].score);
+      assert.ok(d <= 1e-3, `${photo} #${i + 1}: page ${shown[i].score} vs CLI ${cli[i].score} (diff ${d})`);
+    }
+    if (photo.endsWith('dog.jpg')) {
+      assert.equal(shown[0].index, 249);
+      mkdirSync(path.join(ROOT, 'docs'), { recursive: true });
+      writeFileSync(path.join(ROOT, 'docs/screenshot.png'), await page.screenshot({ fullPage: true }));
+    }
+  });
+}
+
+test('the main thread stays responsive while photos are classified', async () => {
+  await page.evaluate(() => {
+    window.__longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__longTasks.push(e.duration);
+    }).observe({ type: 'longtask' });
+  });
+  const start = Date.now();
+  const rounds = 8;
+  let shown;
+  for (let i = 0; i < rounds; i++) shown = await upload('tests/photos/dog.jpg');
+  const elapsed = Date.now() - start;
+  assert.equal(shown[0].index, 249);
+  const timing = await page.textContent('#timing');
+  const perImage = Number(timing.match(/in (\d+) ms/)[1]);
+  const longTasks = await page.evaluate(() => window.__longTasks);
+  const blocked = longTasks.reduce((a, b) => a + b, 0);
+  // With inference on the main thread every photo would be a long task of about perImage ms.
+  assert.ok(perImage * rounds > 200, `enough work to notice blocking (${perImage} ms x ${rounds})`);
+  assert.ok(
+    blocked < 0.25 * perImage * rounds,
+    `main thread blocked ${blocked.toFixed(0)} ms in ${longTasks.length} long tasks over ${elapsed} ms`,
+  );
+});
+
+test('a file that is not an image gives a readable error and the next photo works', async () => {
+  await page.setInputFiles('#file-input', {
+    name: 'notes.jpg',
+    mimeType: 'image/jpeg',
+    buffer: Buffer.from('this is not a photo'),
+  });
+  await page.waitForSelector('#error:not([hidden])');
+  assert.match(await page.textContent('#error'), /notes\.jpg: this file is not an image the browser can read/);
+  assert.equal(await page.getAttribute('html', 'data-state'), 'ready');
+  const shown = await upload('tests/photos/dog.jpg');
+  assert.equal(shown[0].index, 249);
+  assert.equal(await page.isHidden('#error'), true);
+});
+
+test('no errors in the console', () => {
+  assert.deepEqual(errors, []);
+});

@@ -1,0 +1,224 @@
+// The demo page: pick a model, take photos from file/drop/paste/camera, show the top-5.
+// All decoding happens in the browser (createImageBitmap) and inference in the worker.
+
+import { ClassifierWorker } from './classifier-client.js';
+
+const $ = (id) => document.getElementById(id);
+const root = document.documentElement;
+const MODELS_INDEX = 'models/index.json';
+const TOP_K = 5;
+
+const classifier = new ClassifierWorker();
+let modelReady = false;
+let inFlight = 0;
+let latestRequest = 0;
+
+function setState(state) {
+  root.dataset.state = state;
+}
+
+function refreshState() {
+  if (!modelReady) return;
+  setState(inFlight > 0 ? 'busy' : 'ready');
+}
+
+function showError(message) {
+  $('error').textContent = message;
+  $('error').hidden = !message;
+}
+
+function formatBytes(n) {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.round(n / 1e3)} kB`;
+}
+
+// ---- Models ----------------------------------------------------------------------------------
+
+async function listModels() {
+  const response = await fetch(MODELS_INDEX);
+  if (!response.ok) throw new Error(`cannot read ${MODELS_INDEX} (HTTP ${response.status})`);
+  const { models } = await response.json();
+  if (!models?.length) throw new Error(`${MODELS_INDEX} lists no models`);
+  return models;
+}
+
+async function loadModel(entry) {
+  modelReady = false;
+  setState('loading');
+  showError('');
+  $('model-name').textContent = entry.name;
+  $('model-progress').value = 0;
+  $('model-status').textContent = `Downloading ${formatBytes(entry.bytes)}…`;
+  try {
+    const info = await classifier.load(`models/${entry.path}`, {
+      onProgress: ({ loaded, total }) => {
+        $('model-progress').value = total ? loaded / total : 0;
+        $('model-status').textContent = `Downloading ${formatBytes(loaded)} of ${formatBytes(total)}…`;
+      },
+    });
+    modelReady = true;
+    $('model-status').textContent =
+      `Ready. Downloaded ${formatBytes(info.bytes)} in ${(info.downloadMs / 1000).toFixed(1)} s, ` +
+      `prepared in ${(info.loadMs / 1000).toFixed(1)} s.`;
+    refreshState();
+  } catch (err) {
+    setState('error');
+    $('model-status').textContent = 'The model could not be loaded.';
+    showError(`${entry.name}: ${err.message}. Reload the page to retry${
+      $('model-select').options.length > 1 ? ', or choose another model' : ''}.`);
+  }
+}
+
+async function setUpModels() {
+  let models;
+  try {
+    models = await listModels();
+  } catch (err) {
+    setState('error');
+    $('model-status').textContent = 'No model available.';
+    showError(err.message);
+    return;
+  }
+  const select = $('model-select');
+  for (const m of models) select.add(new Option(`${m.name} (${formatBytes(m.bytes)})`, m.id));
+  const several = models.length > 1;
+  select.hidden = $('model-select-label').hidden = !several;
+  $('model-name').hidden = several;
+  select.addEventListener('change', () => loadModel(models.find((m) => m.id === select.value)));
+  await loadModel(models[0]);
+}
+
+// ---- Photos ----------------------------------------------------------------------------------
+
+function renderTop(top) {
+  const list = $('top5');
+  // A counter of shown results, so tests (and scripts) can wait for the next one.
+  root.dataset.results = Number(root.dataset.results ?? 0) + 1;
+  list.replaceChildren(
+    ...top.map(({ index, label, score }) => {
+      const li = document.createElement('li');
+      li.dataset.index = index;
+      li.dataset.score = score;
+      const pct = (score * 100).toFixed(1);
+      li.innerHTML = '<div class="label"><span></span><span></span></div><div class="bar"><span></span></div>';
+      const [name, value] = li.querySelectorAll('.label span');
+      name.textContent = label;
+      value.textContent = `${pct}%`;
+      li.querySelector('.bar span').style.width = `${Math.max(score * 100, 0.5)}%`;
+      li.setAttribute('aria-label', `${label}: ${pct} percent`);
+      return li;
+    }),
+  );
+}
+
+async function classifyBlob(blob, name = 'photo') {
+  if (!modelReady) {
+    showError('The model is not ready yet; try again in a moment.');
+    return;
+  }
+  const request = ++latestRequest;
+  showError('');
+  const previewUrl = URL.createObjectURL(blob);
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(blob, { imageOrientation: 'from-image' });
+  } catch {
+    URL.revokeObjectURL(previewUrl);
+    showError(`${name}: this file is not an image the browser can read.`);
+    return;
+  }
+  inFlight++;
+  refreshState();
+  const preview = $('preview');
+  if (preview.src) URL.revokeObjectURL(preview.src);
+  preview.src = previewUrl;
+  preview.alt = `Your photo: ${name}`;
+  try {
+    const result = await classifier.classify(bitmap, { topK: TOP_K });
+    if (request === latestRequest) {
+      renderTop(result.top);
+      $('timing').textContent =
+        `${result.width}×${result.height} px classified in ${result.totalMs.toFixed(0)} ms ` +
+        `(network ${result.inferenceMs.toFixed(0)} ms).`;
+    }
+  } catch (err) {
+    if (request === latestRequest) showError(`${name}: ${err.message}`);
+  } finally {
+    inFlight--;
+    refreshState();
+  }
+}
+
+function firstImage(items) {
+  for (const item of items ?? []) {
+    const file = item instanceof File ? item : item.kind === 'file' ? item.getAsFile() : null;
+    if (file) return file;
+  }
+  return null;
+}
+
+function setUpInputs() {
+  $('file-input').addEventListener('change', (e) => {
+    const file = e.target.files[0];
+    if (file) classifyBlob(file, file.name);
+    e.target.value = '';
+  });
+
+  const zone = $('drop-zone');
+  zone.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    zone.classList.add('dragging');
+  });
+  zone.addEventListener('dragleave', () => zone.classList.remove('dragging'));
+  zone.addEventListener('drop', (e) => {
+    e.preventDefault();
+    zone.classList.remove('dragging');
+    const file = firstImage(e.dataTransfer.files);
+    if (file) classifyBlob(file, file.name);
+  });
+  // Dropping a photo elsewhere on the page must not navigate away from it.
+  window.addEventListener('dragover', (e) => e.preventDefault());
+  window.addEventListener('drop', (e) => e.preventDefault());
+
+  document.addEventListener('paste', (e) => {
+    const file = firstImage(e.clipboardData?.items);
+    if (file) classifyBlob(file, file.name || 'pasted image');
+  });
+
+  setUpCamera();
+}
+
+function setUpCamera() {
+  if (!navigator.mediaDevices?.getUserMedia) return;
+  const button = $('camera-button');
+  const dialog = $('camera-dialog');
+  const video = $('camera-video');
+  button.hidden = false;
+  let stream = null;
+  const stop = () => {
+    stream?.getTracks().forEach((t) => t.stop());
+    stream = null;
+  };
+  button.addEventListener('click', async () => {
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' } });
+    } catch (err) {
+      showError(`The camera is not available: ${err.message}`);
+      return;
+    }
+    video.srcObject = stream;
+    dialog.showModal();
+  });
+  $('camera-snap').addEventListener('click', () => {
+    const canvas = document.createElement('canvas');
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+    canvas.getContext('2d').drawImage(video, 0, 0);
+    canvas.toBlob((blob) => blob && classifyBlob(blob, 'camera photo'), 'image/png');
+    dialog.close();
+  });
+  $('camera-close').addEventListener('click', () => dialog.close());
+  dialog.addEventListener('close', stop);
+}
+
+setUpInputs();
+setUpModels();

@@ -1,0 +1,67 @@
+// Page-side handle on the classifier worker: request ids match answers to requests, so
+// several photos can be queued; each call returns a promise.
+
+export class ClassifierWorker {
+  constructor(workerUrl = new URL('./worker.js', import.meta.url)) {
+    this.worker = new Worker(workerUrl, { type: 'module' });
+    this.pending = new Map();
+    this.nextId = 1;
+    this.worker.onmessage = (event) => this.#answer(event.data);
+    this.worker.onerror = (event) => {
+      event.preventDefault();
+      this.#failAll(new Error(`the classifier worker failed: ${event.message || 'could not start'}`));
+    };
+  }
+
+  // Load the bundle at `url` (a folder holding model.json); resolves with its manifest and timings.
+  // A relative `url` is resolved against the page, not the worker script.
+  load(url, { onProgress } = {}) {
+    const absolute = new URL(url, globalThis.document?.baseURI ?? self.location.href).href;
+    return this.#request('load', { url: absolute }, [], onProgress);
+  }
+
+  // `image`: an ImageBitmap (transferred, so it is unusable afterwards) or ImageData.
+  classify(image, { topK = 5 } = {}) {
+    const transfer = typeof ImageBitmap !== 'undefined' && image instanceof ImageBitmap ? [image] : [];
+    return this.#request('classify', { image, topK }, transfer);
+  }
+
+  outputs(image) {
+    const transfer = typeof ImageBitmap !== 'undefined' && image instanceof ImageBitmap ? [image] : [];
+    return this.#request('outputs', { image }, transfer);
+  }
+
+  get busy() {
+    return this.pending.size > 0;
+  }
+
+  terminate() {
+    this.worker.terminate();
+    this.#failAll(new Error('the classifier was closed'));
+  }
+
+  #request(type, args, transfer, onProgress) {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, onProgress });
+      this.worker.postMessage({ id, type, ...args }, transfer);
+    });
+  }
+
+  #answer({ id, ok, result, error, progress }) {
+    const entry = this.pending.get(id);
+    if (!entry) return;
+    if (progress) {
+      entry.onProgress?.(progress);
+      return;
+    }
+    this.pending.delete(id);
+    if (ok) entry.resolve(result);
+    else entry.reject(new Error(error));
+  }
+
+  #failAll(error) {
+    for (const { reject } of this.pending.values()) reject(error);
+    this.pending.clear();
+  }
+}

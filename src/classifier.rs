@@ -3,7 +3,7 @@
 use crate::bundle::Bundle;
 use crate::error::Result;
 use crate::network::Network;
-use crate::preprocess::preprocess;
+use crate::preprocess::{prepared, preprocess};
 use crate::topk::{class_probabilities, top_k, Prediction};
 
 /// Milliseconds from some fixed origin; injected because wasm32 has no `Instant`.
@@ -36,6 +36,11 @@ impl Classifier {
     /// Raw network outputs for a photo (all `classes` of them, background included).
     pub fn outputs(&self, rgba: &[u8], width: u32, height: u32) -> Result<Vec<f32>> {
         self.network.run(&preprocess(rgba, width, height, &self.bundle.manifest.input)?)
+    }
+
+    /// Raw network outputs for pixels already cropped and sized for the network.
+    pub fn outputs_for_prepared(&self, rgba: &[u8], width: u32, height: u32) -> Result<Vec<f32>> {
+        self.network.run(&prepared(rgba, width, height, &self.bundle.manifest.input)?)
     }
 
     /// Raw network outputs for an already preprocessed input tensor.

@@ -71,14 +71,30 @@ pub fn crop_resize(rgba: &[u8], width: u32, height: u32, spec: &InputSpec) -> Re
     Resizer::new()
         .resize(&src, &mut dst, &options)
         .map_err(|e| Error::Image(format!("resize failed: {e}")))?;
-    Ok(dst
-        .buffer()
-        .chunks_exact(4)
+    Ok(over_white(dst.buffer()))
+}
+
+/// RGBA to RGB, composited over white.
+fn over_white(rgba: &[u8]) -> Vec<u8> {
+    rgba.chunks_exact(4)
         .flat_map(|p| {
             let a = p[3] as u32;
             [0, 1, 2].map(|c| ((p[c] as u32 * a + 255 * (255 - a) + 127) / 255) as u8)
         })
-        .collect())
+        .collect()
+}
+
+/// Input values for pixels that are already cropped and sized for the network (no resampling),
+/// e.g. a reference crop; refuses any other size.
+pub fn prepared(rgba: &[u8], width: u32, height: u32, spec: &InputSpec) -> Result<Vec<f32>> {
+    check_rgba(rgba, width, height)?;
+    if (width, height) != (spec.width, spec.height) {
+        return Err(Error::Image(format!(
+            "a prepared image must be {}x{}, got {width}x{height}",
+            spec.width, spec.height
+        )));
+    }
+    to_tensor(&over_white(rgba), spec)
 }
 
 /// Packed RGB bytes (input width x height) to the network's input values, in its layout.

@@ -67,6 +67,12 @@ impl Classifier {
         self.inner.outputs(rgba, width, height).map_err(js_error)
     }
 
+    /// Raw network outputs for RGBA pixels already cropped and sized for the network
+    /// (reference checks feed the exact crop another engine saw).
+    pub fn outputs_for_prepared(&self, rgba: &[u8], width: u32, height: u32) -> Result<Vec<f32>, JsError> {
+        self.inner.outputs_for_prepared(rgba, width, height).map_err(js_error)
+    }
+
     /// The validated manifest, as a plain object.
     #[wasm_bindgen(getter)]
     pub fn manifest(&self) -> Result<JsValue, JsError> {

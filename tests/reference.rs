@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use image_classifier::preprocess::{crop_resize, to_tensor};
+use image_classifier::preprocess::crop_resize;
 use image_classifier::topk::{class_probabilities, top_k};
 
 #[test]
@@ -22,20 +22,7 @@ fn reference_matches_the_bundle() {
 #[test]
 fn tract_matches_onnxruntime_on_every_photo() {
     let classifier = load_default();
-    let (dir, reference) = reference("efficientnet-lite0");
-    let spec = &classifier.bundle.manifest.input;
-    let mut worst = 0f32;
-    for (name, expected) in reference["photos"].as_object().unwrap() {
-        let stem = name.rsplit_once('.').unwrap().0;
-        let crop = decode_rgb(&dir.join(format!("{stem}.png")));
-        let outputs = classifier.outputs_for_tensor(&to_tensor(&crop, spec).unwrap()).unwrap();
-        let expected = floats(&expected["outputs"]);
-        let scale = expected.iter().fold(0f32, |m, v| m.max(v.abs()));
-        assert!(scale > 1.0, "{name}: reference logits are O(1) or more, so 1e-3 is a real bound");
-        let diff = max_abs_diff(&outputs, &expected);
-        assert!(diff <= 1e-3, "{name}: max |tract - onnxruntime| = {diff}");
-        worst = worst.max(diff);
-    }
+    let worst = tract_vs_reference(&classifier, &root().join("tests/reference/efficientnet-lite0"), 1e-3);
     eprintln!("max |tract - onnxruntime| over all photos: {worst:.2e}");
 }
 

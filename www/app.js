@@ -47,18 +47,19 @@ async function loadModel(entry) {
   showError('');
   $('model-name').textContent = entry.name;
   $('model-progress').value = 0;
-  $('model-status').textContent = `Downloading ${formatBytes(entry.bytes)}…`;
+  $('model-status').textContent = entry.bytes ? `Downloading ${formatBytes(entry.bytes)}…` : 'Downloading…';
   try {
-    const info = await classifier.load(`models/${entry.path}`, {
+    const info = await classifier.load(entry.url, {
       onProgress: ({ loaded, total }) => {
         $('model-progress').value = total ? loaded / total : 0;
         $('model-status').textContent = `Downloading ${formatBytes(loaded)} of ${formatBytes(total)}…`;
       },
     });
     modelReady = true;
+    $('model-name').textContent = info.manifest.name;
     $('model-status').textContent =
       `Ready. Downloaded ${formatBytes(info.bytes)} in ${(info.downloadMs / 1000).toFixed(1)} s, ` +
-      `prepared in ${(info.loadMs / 1000).toFixed(1)} s.`;
+      `prepared in ${(info.loadMs / 1000).toFixed(1)} s; memory ${formatBytes(info.wasmMemoryBytes)}.`;
     refreshState();
   } catch (err) {
     setState('error');
@@ -68,10 +69,21 @@ async function loadModel(entry) {
   }
 }
 
+// `?model=path/to/bundle` loads a bundle of this site that the index does not list.
+function requestedModel() {
+  const value = new URLSearchParams(location.search).get('model');
+  if (!value) return null;
+  const url = new URL(value, document.baseURI);
+  if (url.origin !== location.origin) throw new Error(`?model must be a bundle on this site, not ${value}`);
+  return { id: value, name: value, url: url.href, bytes: 0 };
+}
+
 async function setUpModels() {
   let models;
   try {
-    models = await listModels();
+    models = (await listModels()).map((m) => ({ ...m, url: `models/${m.path}` }));
+    const requested = requestedModel();
+    if (requested) models = [requested, ...models.filter((m) => m.url !== requested.id)];
   } catch (err) {
     setState('error');
     $('model-status').textContent = 'No model available.';
@@ -79,7 +91,7 @@ async function setUpModels() {
     return;
   }
   const select = $('model-select');
-  for (const m of models) select.add(new Option(`${m.name} (${formatBytes(m.bytes)})`, m.id));
+  for (const m of models) select.add(new Option(m.bytes ? `${m.name} (${formatBytes(m.bytes)})` : m.name, m.id));
   const several = models.length > 1;
   select.hidden = $('model-select-label').hidden = !several;
   $('model-name').hidden = several;

@@ -26,9 +26,10 @@ export class ClassifierWorker {
     return this.#request('classify', { image, topK }, transfer);
   }
 
-  outputs(image) {
+  // Raw network outputs; `prepared`: the image is already the network's input crop.
+  outputs(image, { prepared = false } = {}) {
     const transfer = typeof ImageBitmap !== 'undefined' && image instanceof ImageBitmap ? [image] : [];
-    return this.#request('outputs', { image }, transfer);
+    return this.#request('outputs', { image, prepared }, transfer);
   }
 
   get busy() {

@@ -6,6 +6,8 @@ import init, { Classifier } from '../pkg/image_classifier.js';
 import { fetchBundle } from './fetch-bundle.js';
 
 const wasmReady = init();
+// Bytes of wasm linear memory: it only grows, so after a load it is the peak so far.
+const wasmMemoryBytes = async () => (await wasmReady).memory.buffer.byteLength;
 let classifier = null;
 let queue = Promise.resolve();
 
@@ -37,7 +39,13 @@ const HANDLERS = {
     classifier = null;
     classifier = new Classifier(manifestText, labelsText, network);
     const t2 = performance.now();
-    return { manifest: classifier.manifest, bytes: network.length, downloadMs: t1 - t0, loadMs: t2 - t1 };
+    return {
+      manifest: classifier.manifest,
+      bytes: network.length,
+      downloadMs: t1 - t0,
+      loadMs: t2 - t1,
+      wasmMemoryBytes: await wasmMemoryBytes(),
+    };
   },
 
   async classify({ image, topK = 5 }) {
@@ -52,14 +60,19 @@ const HANDLERS = {
       preprocessMs: r.preprocess_ms,
       inferenceMs: r.inference_ms,
       totalMs: performance.now() - t0,
+      wasmMemoryBytes: await wasmMemoryBytes(),
     };
   },
 
-  // Raw network outputs (background included), for checks against a reference.
-  async outputs({ image }) {
+  // Raw network outputs (background included), for checks against a reference. `prepared`:
+  // the image is already cropped and sized for the network, so it is not resampled again.
+  async outputs({ image, prepared = false }) {
     if (!classifier) throw new Error('no model is loaded');
     const { data, width, height } = pixelsOf(image);
-    return Array.from(classifier.outputs(data, width, height));
+    const outputs = prepared
+      ? classifier.outputs_for_prepared(data, width, height)
+      : classifier.outputs(data, width, height);
+    return Array.from(outputs);
   },
 };
 

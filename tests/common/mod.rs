@@ -12,16 +12,50 @@ pub fn root() -> &'static Path {
 pub const MODEL: &str = "models/efficientnet-lite0";
 
 pub fn load_default() -> Classifier {
-    let dir = root().join(MODEL);
-    let (bundle, network) = Bundle::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{e} (build the bundle first: make model)"));
-    Classifier::new(bundle, &network).expect("default bundle loads")
+    load(&root().join(MODEL), "make model")
+}
+
+pub fn load(dir: &Path, how_to_build: &str) -> Classifier {
+    let (bundle, network) = Bundle::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{e} (build the bundle first: {how_to_build})"));
+    Classifier::new(bundle, &network).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
 }
 
 pub fn reference(model_id: &str) -> (PathBuf, Value) {
-    let dir = root().join("tests/reference").join(model_id);
-    let text = std::fs::read_to_string(dir.join("reference.json")).expect("reference.json");
-    (dir, serde_json::from_str(&text).unwrap())
+    reference_in(&root().join("tests/reference").join(model_id))
+}
+
+pub fn reference_in(dir: &Path) -> (PathBuf, Value) {
+    let text = std::fs::read_to_string(dir.join("reference.json"))
+        .unwrap_or_else(|e| panic!("{}/reference.json: {e}", dir.display()));
+    (dir.to_path_buf(), serde_json::from_str(&text).unwrap())
+}
+
+/// Feed tract the reference's own crops; returns the largest |tract - onnxruntime| over all
+/// photos, after checking each is within `bound` and the reference logits are O(1) or more.
+pub fn tract_vs_reference(classifier: &Classifier, reference_dir: &Path, bound: f32) -> f32 {
+    let (dir, reference) = reference_in(reference_dir);
+    assert_eq!(
+        reference["network_sha256"].as_str().unwrap(),
+        classifier.bundle.manifest.network.sha256,
+        "{}: the reference was made for another network (regenerate it)",
+        dir.display()
+    );
+    let spec = &classifier.bundle.manifest.input;
+    let mut worst = 0f32;
+    for (name, expected) in reference["photos"].as_object().unwrap() {
+        let stem = name.rsplit_once('.').unwrap().0;
+        let crop = decode_rgb(&dir.join(format!("{stem}.png")));
+        let input = image_classifier::preprocess::to_tensor(&crop, spec).unwrap();
+        let outputs = classifier.outputs_for_tensor(&input).unwrap();
+        let expected = floats(&expected["outputs"]);
+        let scale = expected.iter().fold(0f32, |m, v| m.max(v.abs()));
+        assert!(scale > 1.0, "{name}: reference logits are O(1) or more, so {bound} is a real bound");
+        let diff = max_abs_diff(&outputs, &expected);
+        assert!(diff <= bound, "{name}: max |tract - onnxruntime| = {diff}");
+        worst = worst.max(diff);
+    }
+    worst
 }
 
 /// Decoded as the CLI decodes (libjpeg-turbo for JPEG).

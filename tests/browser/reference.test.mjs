@@ -1,0 +1,95 @@
+// tract compiled to wasm against onnxruntime (tools/reference.py) on the very same input crops,
+// and PNASNet-5 large (generated weights, 344 MB) loaded and used by the page.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { ROOT, startServer, launch, cliTop, collectErrors } from './harness.mjs';
+
+const PNASNET = 'models/pnasnet5large-random';
+let server, browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+// Raw outputs of the wasm classifier (in its worker) for each reference crop.
+async function wasmOutputs(bundle, referenceDir) {
+  const reference = JSON.parse(readFileSync(path.join(ROOT, referenceDir, 'reference.json'), 'utf8'));
+  const page = await browser.newPage();
+  await page.goto(server.url);
+  const names = Object.keys(reference.photos);
+  const outputs = await page.evaluate(
+    async ({ bundle, referenceDir, names }) => {
+      const { ClassifierWorker } = await import('/www/classifier-client.js');
+      const classifier = new ClassifierWorker();
+      await classifier.load(bundle);
+      const result = {};
+      for (const name of names) {
+        const crop = await (await fetch(`/${referenceDir}/${name.replace(/\.[^.]+$/, '.png')}`)).blob();
+        result[name] = await classifier.outputs(await createImageBitmap(crop), { prepared: true });
+      }
+      classifier.terminate();
+      return result;
+    },
+    { bundle, referenceDir, names },
+  );
+  await page.close();
+  return { reference, outputs };
+}
+
+function maxAbsDiff(a, b) {
+  assert.equal(a.length, b.length);
+  return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+}
+
+for (const [bundle, referenceDir] of [
+  ['models/efficientnet-lite0', 'tests/reference/efficientnet-lite0'],
+  [PNASNET, 'target/reference/pnasnet5large-random'],
+]) {
+  test(`wasm tract matches onnxruntime on ${path.basename(bundle)}`, { timeout: 600_000 }, async () => {
+    const { reference, outputs } = await wasmOutputs(bundle, referenceDir);
+    let worst = 0;
+    for (const [name, expected] of Object.entries(reference.photos)) {
+      const scale = Math.max(...expected.outputs.map(Math.abs));
+      assert.ok(scale > 1, `${name}: reference logits are O(1) or more`);
+      const d = maxAbsDiff(outputs[name], expected.outputs);
+      assert.ok(d <= 1e-3, `${name}: max |wasm tract - onnxruntime| = ${d}`);
+      worst = Math.max(worst, d);
+    }
+    console.log(`# ${path.basename(bundle)}: max |wasm tract - onnxruntime| = ${worst.toExponential(2)}`);
+  });
+}
+
+test('the page loads PNASNet-5 large and classifies a photo like the CLI', { timeout: 600_000 }, async () => {
+  const page = await browser.newPage();
+  const errors = collectErrors(page);
+  await page.goto(`${server.url}?model=${PNASNET}`);
+  await page.waitForSelector('html[data-state="ready"], html[data-state="error"]', { timeout: 300_000 });
+  assert.equal(await page.getAttribute('html', 'data-state'), 'ready', await page.textContent('#error'));
+  assert.match(await page.textContent('#model-name'), /PNASNet-5 large/);
+  const status = await page.textContent('#model-status');
+  await page.setInputFiles('#file-input', path.join(ROOT, 'tests/photos/dog.jpg'));
+  await page.waitForFunction(() => document.documentElement.dataset.results, null, { timeout: 120_000 });
+  const shown = await page.$$eval('#top5 li', (items) =>
+    items.map((li) => ({ index: Number(li.dataset.index), score: Number(li.dataset.score) })),
+  );
+  assert.equal(shown.length, 5);
+  assert.ok(shown.every((p) => Number.isInteger(p.index) && p.index >= 0 && p.index < 1000));
+  const cli = cliTop('tests/photos/dog.jpg', PNASNET);
+  assert.deepEqual(shown.map((p) => p.index), cli.map((p) => p.index));
+  shown.forEach((p, i) => assert.ok(Math.abs(p.score - cli[i].score) <= 1e-3, `#${i + 1}`));
+  const timing = await page.textContent('#timing');
+  mkdirSync(path.join(ROOT, 'target'), { recursive: true });
+  writeFileSync(path.join(ROOT, 'target/pnasnet-browser.txt'), `${status}\n${timing}\n`);
+  console.log(`# PNASNet in the page: ${status} ${timing}`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -15,7 +15,7 @@ WASM_BINDGEN_VERSION := $(shell grep -A1 '^name = "wasm-bindgen"$$' Cargo.lock |
 CARGO_BIN  := $(HOME)/.cargo/bin
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT       ?= 8080
-PHOTOS     := $(wildcard tests/photos/*)
+PHOTOS     := $(wildcard tests/photos/*.jpg tests/photos/*.png)
 
 .PHONY: build demo test model pnasnet pkg cli serve reference check-reference rust-test browser-test \
         tools-python wasm-tools browser-tools clean

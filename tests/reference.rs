@@ -26,22 +26,25 @@ fn tract_matches_onnxruntime_on_every_photo() {
     eprintln!("max |tract - onnxruntime| over all photos: {worst:.2e}");
 }
 
-/// Lossless photo, so both sides start from identical pixels: the crops agree to one level.
+/// Every photo, decoded as the CLI decodes it (libjpeg-turbo for JPEG, as Pillow does), then
+/// cropped and resized: the crops agree with the numpy reference to one level of 255.
 #[test]
 fn preprocessing_matches_the_numpy_reference() {
     let classifier = load_default();
-    let (dir, _) = reference("efficientnet-lite0");
+    let (dir, reference) = reference("efficientnet-lite0");
     let spec = &classifier.bundle.manifest.input;
-    let (rgba, w, h) = decode_rgba(&root().join("tests/photos/person-small.png"));
-    let ours = crop_resize(&rgba, w, h, spec).unwrap();
-    let theirs = decode_rgb(&dir.join("person-small.png"));
-    assert_eq!(ours.len(), theirs.len());
-    let diffs: Vec<i32> = ours.iter().zip(&theirs).map(|(a, b)| (*a as i32 - *b as i32).abs()).collect();
-    let max = *diffs.iter().max().unwrap();
-    let off = diffs.iter().filter(|d| **d > 0).count() as f64 / diffs.len() as f64;
-    eprintln!("crop vs numpy reference: max diff {max}, {:.2}% of values differ", off * 100.0);
-    assert!(max <= 1, "max pixel difference {max}");
-    assert!(off < 0.02, "{:.1}% of values differ", off * 100.0);
+    for name in reference["photos"].as_object().unwrap().keys() {
+        let (rgba, w, h) = decode_rgba(&root().join("tests/photos").join(name));
+        let ours = crop_resize(&rgba, w, h, spec).unwrap();
+        let theirs = decode_rgb(&dir.join(format!("{}.png", name.rsplit_once('.').unwrap().0)));
+        assert_eq!(ours.len(), theirs.len());
+        let diffs: Vec<i32> = ours.iter().zip(&theirs).map(|(a, b)| (*a as i32 - *b as i32).abs()).collect();
+        let max = *diffs.iter().max().unwrap();
+        let off = diffs.iter().filter(|d| **d > 0).count() as f64 / diffs.len() as f64;
+        eprintln!("{name}: crop vs numpy reference: max diff {max}, {:.2}% of values differ", off * 100.0);
+        assert!(max <= 1, "{name}: max pixel difference {max}");
+        assert!(off < 0.05, "{name}: {:.1}% of values differ", off * 100.0);
+    }
 }
 
 /// Whole pipeline from the photo file (our JPEG decoder, our resize, tract) against the reference.

@@ -46,7 +46,13 @@ test('the page shows the model and is ready', async () => {
   assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'served with COOP/COEP');
 });
 
-for (const photo of ['tests/photos/dog.jpg', 'tests/photos/person-small.png', 'tests/photos/eagle.jpg', 'tests/photos/giraffe.jpg']) {
+for (const photo of [
+  'tests/photos/dog.jpg',
+  'tests/photos/person-small.png',
+  'tests/photos/eagle.jpg',
+  'tests/photos/giraffe.jpg',
+  'tests/photos/dog-exif-rotated.jpg',
+]) {
   test(`page top-5 equals the CLI's for ${path.basename(photo)}`, async () => {
     const shown = await upload(photo);
     const cli = cliTop(photo);
@@ -55,7 +61,11 @@ for (const photo of ['tests/photos/dog.jpg', 'tests/photos/person-small.png', 't
       const d = Math.abs(shown[i].score - cli[i].score);
       assert.ok(d <= 1e-3, `${photo} #${i + 1}: page ${shown[i].score} vs CLI ${cli[i].score} (diff ${d})`);
     }
-    if (photo.endsWith('dog.jpg')) {
+    if (photo.endsWith('exif-rotated.jpg')) {
+      // Stored 576x768 with EXIF orientation 6: the page must classify it upright, 768x576.
+      assert.match(await page.textContent('#timing'), /^768×576 px/);
+    }
+    if (photo.endsWith('/dog.jpg')) {
       assert.equal(shown[0].index, 249);
       mkdirSync(path.join(ROOT, 'docs'), { recursive: true });
       writeFileSync(path.join(ROOT, 'docs/screenshot.png'), await page.screenshot({ fullPage: true }));

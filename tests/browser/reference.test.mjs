@@ -90,6 +90,18 @@ test('the page loads PNASNet-5 large and classifies a photo like the CLI', { tim
   mkdirSync(path.join(ROOT, 'target'), { recursive: true });
   writeFileSync(path.join(ROOT, 'target/pnasnet-browser.txt'), `${status}\n${timing}\n`);
   console.log(`# PNASNet in the page: ${status} ${timing}`);
+
+  // ?model= adds a bundle to the index's list, so the chooser appears; switching models works.
+  const options = await page.$$eval('#model-select option', (o) => o.map((x) => x.value));
+  assert.deepEqual(options, [PNASNET, 'efficientnet-lite0']);
+  assert.equal(await page.isVisible('#model-select'), true);
+  await page.selectOption('#model-select', 'efficientnet-lite0');
+  await page.waitForSelector('html[data-state="ready"]', { timeout: 120_000 });
+  assert.equal(await page.textContent('#model-name'), 'EfficientNet-Lite0');
+  const before = Number(await page.getAttribute('html', 'data-results'));
+  await page.setInputFiles('#file-input', path.join(ROOT, 'tests/photos/dog.jpg'));
+  await page.waitForFunction((n) => Number(document.documentElement.dataset.results) > n, before);
+  assert.equal(await page.getAttribute('#top5 li', 'data-index'), '249');
   assert.deepEqual(errors, []);
   await page.close();
 });

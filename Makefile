@@ -17,7 +17,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT       ?= 8080
 PHOTOS     := $(wildcard tests/photos/*.jpg tests/photos/*.png)
 
-.PHONY: build demo test model pnasnet pkg cli serve reference check-reference rust-test browser-test \
+.PHONY: build demo test bench model pnasnet pkg cli serve reference check-reference rust-test browser-test \
         tools-python wasm-tools browser-tools clean
 
 build: model pkg cli
@@ -90,6 +90,10 @@ browser-tools:
 
 browser-test: build browser-tools
 	node --test --test-concurrency=1 tests/browser/
+
+# Benchmark against onnxruntime-web (not a test): writes bench/results.json and bench/results.md.
+bench: build pnasnet browser-tools
+	node bench/run.mjs
 
 serve:
 	$(PY) tools/serve.py --port $(PORT)

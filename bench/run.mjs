@@ -1,0 +1,117 @@
+// `make bench`: this product's worker vs onnxruntime-web in headless Chromium, same page, same
+// ONNX file, same input. Rounds interleave the engines (the machines are noisy); medians over
+// all rounds are reported. Writes bench/results.json and bench/results.md.
+//
+//   node bench/run.mjs [--rounds 3] [--runs 10] [--models efficientnet-lite0,pnasnet5large-random]
+
+import os from 'node:os';
+import path from 'node:path';
+import { writeFileSync, existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ROOT, startServer, launch } from '../tests/browser/harness.mjs';
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    runs: { type: 'string', default: '10' },
+    models: { type: 'string', default: 'efficientnet-lite0,pnasnet5large-random' },
+  },
+});
+const ROUNDS = Number(values.rounds);
+const RUNS = Number(values.runs);
+const THREADS = [...new Set([1, os.availableParallelism()])];
+const MODELS = {
+  'efficientnet-lite0': { crop: 'tests/reference/efficientnet-lite0/dog.png' },
+  'pnasnet5large-random': { crop: 'target/reference/pnasnet5large-random/dog.png' },
+};
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const p90 = (xs) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(0.9 * xs.length) - 1)];
+const round1 = (x) => Math.round(x * 10) / 10;
+
+const server = await startServer();
+const browser = await launch();
+
+// A fresh page per configuration: onnxruntime-web fixes its thread count when it first starts.
+async function benchPage() {
+  const page = await browser.newPage();
+  page.on('pageerror', (e) => console.error('pageerror', e.message));
+  await page.goto(`${server.url}bench/bench.html`);
+  await page.waitForFunction(() => window.benchReady);
+  return page;
+}
+
+const results = [];
+for (const model of values.models.split(',')) {
+  const bundle = `/models/${model}`;
+  const { crop } = MODELS[model];
+  if (!existsSync(path.join(ROOT, 'models', model, 'model.onnx')) || !existsSync(path.join(ROOT, crop))) {
+    console.error(`skipping ${model}: build it first (make model / make pnasnet)`);
+    continue;
+  }
+  for (const threads of THREADS) {
+    const page = await benchPage();
+    const ours = { load: [], first: [], times: [], peak: 0 };
+    const ort = { load: [], first: [], times: [] };
+    for (let r = 0; r < ROUNDS; r++) {
+      // Alternate which engine goes first in each round.
+      const order = r % 2 ? ['ort', 'ours'] : ['ours', 'ort'];
+      for (const engine of order) {
+        const res = await page.evaluate(
+          ({ engine, args }) => window.bench[engine](args),
+          { engine, args: { bundle, crop: `/${crop}`, runs: RUNS, threads } },
+        );
+        const acc = engine === 'ours' ? ours : ort;
+        acc.load.push(res.loadMs);
+        acc.first.push(res.firstMs);
+        acc.times.push(...res.times);
+        if (res.peakBytes) ours.peak = Math.max(ours.peak, res.peakBytes);
+      }
+      console.error(`${model} threads=${threads} round ${r + 1}/${ROUNDS} done`);
+    }
+    await page.close();
+    const entry = {
+      model,
+      threads,
+      ours_threads_used: 1, // single-threaded build so far
+      ours_ms: round1(median(ours.times)),
+      ours_p90_ms: round1(p90(ours.times)),
+      ort_ms: round1(median(ort.times)),
+      ort_p90_ms: round1(p90(ort.times)),
+      ratio: Math.round((median(ort.times) / median(ours.times)) * 100) / 100,
+      ours_load_ms: round1(median(ours.load)),
+      ort_load_ms: round1(median(ort.load)),
+      load_ratio: Math.round((median(ort.load) / median(ours.load)) * 100) / 100,
+      ours_first_ms: round1(median(ours.first)),
+      ort_first_ms: round1(median(ort.first)),
+      ours_peak_mb: Math.round(ours.peak / 2 ** 20),
+      runs: ours.times.length,
+    };
+    results.push(entry);
+    console.error(JSON.stringify(entry));
+  }
+}
+
+const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+const env = { cpu, cores: os.availableParallelism(), browser: `Chromium ${browser.version()}`, date: new Date().toISOString() };
+await browser.close();
+server.close();
+
+writeFileSync(path.join(ROOT, 'bench/results.json'), `${JSON.stringify({ environment: env, results }, null, 1)}\n`);
+const rows = results.map(
+  (r) =>
+    `| ${r.model} | ${r.threads} (ours: ${r.ours_threads_used}) | ${r.ours_ms} / ${r.ours_p90_ms} | ${r.ort_ms} / ${r.ort_p90_ms} | **${r.ratio}** | ${r.ours_load_ms} | ${r.ort_load_ms} | **${r.load_ratio}** | ${r.ours_first_ms} / ${r.ort_first_ms} | ${r.ours_peak_mb} |`,
+);
+const table = [
+  `${env.cpu}, ${env.cores} cores, ${env.browser}, ${env.date.slice(0, 10)}; medians over ${ROUNDS} interleaved rounds of ${RUNS} runs.`,
+  'Ratios are onnxruntime-web / ours: above 1 means this product is faster.',
+  '',
+  '| model | threads | ours ms (median / p90) | onnxruntime-web ms (median / p90) | speed ratio | ours load ms | ort load ms | load ratio | first result ms (ours / ort) | ours peak MB |',
+  '|---|---|---|---|---|---|---|---|---|---|',
+  ...rows,
+].join('\n');
+writeFileSync(path.join(ROOT, 'bench/results.md'), `${table}\n`);
+console.log(table);

@@ -43,11 +43,6 @@ impl Classifier {
         self.network.run(&prepared(rgba, width, height, &self.bundle.manifest.input)?)
     }
 
-    /// Raw network outputs for an already preprocessed input tensor.
-    pub fn outputs_for_tensor(&self, input: &[f32]) -> Result<Vec<f32>> {
-        self.network.run(input)
-    }
-
     pub fn classify(
         &self,
         rgba: &[u8],

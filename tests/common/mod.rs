@@ -41,13 +41,11 @@ pub fn tract_vs_reference(classifier: &Classifier, reference_dir: &Path, bound: 
         "{}: the reference was made for another network (regenerate it)",
         dir.display()
     );
-    let spec = &classifier.bundle.manifest.input;
     let mut worst = 0f32;
     for (name, expected) in reference["photos"].as_object().unwrap() {
         let stem = name.rsplit_once('.').unwrap().0;
-        let crop = decode_rgb(&dir.join(format!("{stem}.png")));
-        let input = image_classifier::preprocess::to_tensor(&crop, spec).unwrap();
-        let outputs = classifier.outputs_for_tensor(&input).unwrap();
+        let (crop, w, h) = decode_rgba(&dir.join(format!("{stem}.png")));
+        let outputs = classifier.outputs_for_prepared(&crop, w, h).unwrap();
         let expected = floats(&expected["outputs"]);
         let scale = expected.iter().fold(0f32, |m, v| m.max(v.abs()));
         assert!(scale > 1.0, "{name}: reference logits are O(1) or more, so {bound} is a real bound");

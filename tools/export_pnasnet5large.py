@@ -33,7 +33,7 @@ from timm.layers.conv2d_same import Conv2dSame
 from timm.layers.pool2d_same import MaxPool2dSame
 
 from bundle import write_bundle
-from models_index import write_index
+from models_index import add_to_index
 from reference import compute, crop_resize, load_photo, to_tensor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -182,7 +182,7 @@ def main():
                             label_offset=meta["label_offset"], source=meta["source"], license=meta["license"],
                             **{k: meta["input"][k] for k in ("layout", "channel_order", "normalize", "resize")})
     if not args.random_weights:  # test bundles stay off the page's list (open them with ?model=)
-        write_index(os.path.dirname(os.path.abspath(out)))
+        add_to_index(out)
     print(f"wrote {out}: {manifest['network']['bytes']} bytes, sha256 {manifest['network']['sha256']}")
     check_fidelity(out, reference_model, args.fidelity_photos)
 

@@ -1,26 +1,33 @@
-"""Write models/index.json, the list of bundles the page offers, from models/*/model.json."""
+"""models/index.json: the bundles the page offers. Exporters add the bundle they wrote; bundles
+made only for tests (e.g. PNASNet with generated weights) are not added, and open with ?model=.
+
+  python tools/models_index.py models/<bundle>    # add or update one bundle
+"""
 import json
 import os
+import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT = "efficientnet-lite0"
 
 
-def write_index(models_dir=os.path.join(ROOT, "models")):
-    entries = []
-    for name in sorted(os.listdir(models_dir)):
-        manifest_path = os.path.join(models_dir, name, "model.json")
-        if not os.path.isfile(manifest_path):
-            continue
-        m = json.load(open(manifest_path))
-        entries.append({"id": m["id"], "name": m["name"], "path": name,
-                        "bytes": m["network"]["bytes"], "description": m.get("description", "")})
+def add_to_index(bundle_dir):
+    """Add (or update) the bundle in bundle_dir to the index.json beside it."""
+    bundle_dir = os.path.abspath(bundle_dir)
+    models_dir = os.path.dirname(bundle_dir)
+    index_path = os.path.join(models_dir, "index.json")
+    entries = json.load(open(index_path))["models"] if os.path.exists(index_path) else []
+    m = json.load(open(os.path.join(bundle_dir, "model.json")))
+    entry = {"id": m["id"], "name": m["name"], "path": os.path.basename(bundle_dir),
+             "bytes": m["network"]["bytes"], "description": m.get("description", "")}
+    entries = [e for e in entries if e["path"] != entry["path"]] + [entry]
     entries.sort(key=lambda e: (e["id"] != DEFAULT, e["id"]))  # the default first
-    with open(os.path.join(models_dir, "index.json"), "w") as f:
+    with open(index_path, "w") as f:
         json.dump({"models": entries}, f, indent=2)
         f.write("\n")
     return entries
 
 
 if __name__ == "__main__":
-    print(json.dumps(write_index(), indent=2))
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    print(json.dumps(add_to_index(sys.argv[1]), indent=2))

@@ -1,6 +1,11 @@
 // Page-side handle on the classifier worker: request ids match answers to requests, so
 // several photos can be queued; each call returns a promise.
 
+// ImageBitmaps move to the worker instead of being copied; ImageData is copied.
+function transferList(image) {
+  return typeof ImageBitmap !== 'undefined' && image instanceof ImageBitmap ? [image] : [];
+}
+
 export class ClassifierWorker {
   constructor(workerUrl = new URL('./worker.js', import.meta.url)) {
     this.worker = new Worker(workerUrl, { type: 'module' });
@@ -22,18 +27,12 @@ export class ClassifierWorker {
 
   // `image`: an ImageBitmap (transferred, so it is unusable afterwards) or ImageData.
   classify(image, { topK = 5 } = {}) {
-    const transfer = typeof ImageBitmap !== 'undefined' && image instanceof ImageBitmap ? [image] : [];
-    return this.#request('classify', { image, topK }, transfer);
+    return this.#request('classify', { image, topK }, transferList(image));
   }
 
   // Raw network outputs; `prepared`: the image is already the network's input crop.
   outputs(image, { prepared = false } = {}) {
-    const transfer = typeof ImageBitmap !== 'undefined' && image instanceof ImageBitmap ? [image] : [];
-    return this.#request('outputs', { image, prepared }, transfer);
-  }
-
-  get busy() {
-    return this.pending.size > 0;
+    return this.#request('outputs', { image, prepared }, transferList(image));
   }
 
   terminate() {

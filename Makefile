@@ -18,6 +18,7 @@ PORT       ?= 8080
 PHOTOS     := $(wildcard tests/photos/*.jpg tests/photos/*.png)
 
 .PHONY: build demo test bench model pnasnet pkg cli serve reference check-reference rust-test browser-test \
+        check-checkpoint-route \
         tools-python wasm-tools browser-tools clean
 
 build: model pkg cli
@@ -25,7 +26,7 @@ build: model pkg cli
 demo: build
 	$(PY) tools/serve.py --port $(PORT)
 
-test: build pnasnet rust-test check-reference browser-test
+test: build pnasnet rust-test check-reference check-checkpoint-route browser-test
 
 # ---- Python tools (model export, reference) --------------------------------------------------
 $(VENV)/.installed: tools/requirements.txt
@@ -79,6 +80,10 @@ rust-test: model pnasnet
 
 check-reference: model
 	$(PY) tools/reference.py $(MODEL_DIR) $(PHOTOS) --check tests/reference/efficientnet-lite0
+
+# The exporter's --checkpoint route, on a checkpoint of the published shape (tools/test_checkpoint_route.py).
+check-checkpoint-route: cli $(VENV)/.torch-installed
+	$(PY) tools/test_checkpoint_route.py
 
 reference: model
 	$(PY) tools/reference.py $(MODEL_DIR) $(PHOTOS) --out tests/reference/efficientnet-lite0

@@ -49,8 +49,12 @@ window.bench = {
     const image = await cropPixels(crop);
     const classifier = new ClassifierWorker();
     try {
-      const info = await classifier.load(bundle);
+      // Load = fetch from loopback to ready to run, for both engines: ours streams the download
+      // into wasm memory and hashes it on the way, so there is no "bytes in memory" moment.
       let t = now();
+      const info = await classifier.load(bundle);
+      const loadMs = now() - t;
+      t = now();
       await classifier.outputs(image, { prepared: true });
       const firstMs = now() - t;
       const times = [];
@@ -59,25 +63,26 @@ window.bench = {
         await classifier.outputs(image, { prepared: true });
         times.push(now() - t);
       }
-      return { loadMs: info.loadMs, firstMs, times, peakBytes: info.wasmMemoryBytes };
+      return { loadMs, firstMs, times, peakBytes: info.wasmMemoryBytes };
     } finally {
       classifier.terminate();
     }
   },
 
   async ort({ bundle, crop, runs, threads }) {
+    const image = await cropPixels(crop);
+    let t = now();
     const manifest = await fetchJson(`${bundle}/model.json`);
     const bytes = await fetchBytes(`${bundle}/${manifest.network.file}`);
-    const { data, dims } = toTensor(await cropPixels(crop), manifest.input);
     // The proxy worker takes (detaches) the input buffer, so each run gets a fresh copy.
     const feeds = () => ({ [manifest.input.name]: new ort.Tensor('float32', data.slice(), dims) });
     ort.env.wasm.numThreads = threads;
     ort.env.wasm.simd = true;
     ort.env.wasm.proxy = true; // run in a worker, like ours
     ort.env.wasm.wasmPaths = new URL('../node_modules/onnxruntime-web/dist/', import.meta.url).href;
-    let t = now();
     const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
     const loadMs = now() - t;
+    const { data, dims } = toTensor(image, manifest.input);
     try {
       let input = feeds();
       t = now();

@@ -1,19 +1,14 @@
 //! A model bundle: the manifest, the labels and (checked against the manifest) the network bytes.
 
-use sha2::{Digest, Sha256};
-
 use crate::error::{Error, Result};
 use crate::manifest::Manifest;
+use crate::network_bytes::NetworkBytes;
 
 #[derive(Debug, Clone)]
 pub struct Bundle {
     pub manifest: Manifest,
     /// ImageNet-1k labels, index 0..999 (background excluded).
     pub labels: Vec<String>,
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Bundle {
@@ -38,18 +33,18 @@ impl Bundle {
         Ok(Bundle { manifest, labels })
     }
 
-    /// Refuse network bytes whose sha256 differs from the manifest's.
-    pub fn verify_network(&self, network: &[u8]) -> Result<()> {
-        let actual = sha256_hex(network);
+    /// The network bytes, if their sha256 is the manifest's; refused otherwise.
+    pub fn verify_network(&self, network: NetworkBytes) -> Result<Vec<u8>> {
+        let (bytes, actual) = network.finish();
         if actual != self.manifest.network.sha256 {
             return Err(Error::Integrity { expected: self.manifest.network.sha256.clone(), actual });
         }
-        Ok(())
+        Ok(bytes)
     }
 
-    /// Read a bundle folder (native only): returns the bundle and the verified network bytes.
+    /// Read a bundle folder (native only): the bundle and its network bytes (not yet verified).
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn read_dir(dir: &std::path::Path) -> Result<(Bundle, Vec<u8>)> {
+    pub fn read_dir(dir: &std::path::Path) -> Result<(Bundle, NetworkBytes)> {
         let read = |name: &str| {
             let path = dir.join(name);
             std::fs::read(&path).map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))
@@ -61,14 +56,17 @@ impl Bundle {
         let labels_json = text(&manifest.labels)?;
         let bundle = Bundle::new(manifest, &labels_json)?;
         let network = read(&bundle.manifest.network.file)?;
-        bundle.verify_network(&network)?;
-        Ok((bundle, network))
+        Ok((bundle, NetworkBytes::from_vec(network)))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sha256_hex(bytes: &[u8]) -> String {
+        NetworkBytes::from_vec(bytes.to_vec()).finish().1
+    }
 
     fn manifest(classes: usize, offset: usize, sha: &str) -> String {
         format!(
@@ -96,8 +94,8 @@ mod tests {
         let sha = sha256_hex(b"abc");
         assert_eq!(sha, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         let bundle = Bundle::from_json(&manifest(3, 1, &sha), r#"["a", "b"]"#).unwrap();
-        assert!(bundle.verify_network(b"abc").is_ok());
-        let e = bundle.verify_network(b"abd").unwrap_err();
+        assert_eq!(bundle.verify_network(NetworkBytes::from_vec(b"abc".to_vec())).unwrap(), b"abc");
+        let e = bundle.verify_network(NetworkBytes::from_vec(b"abd".to_vec())).unwrap_err();
         assert!(matches!(e, Error::Integrity { .. }));
         assert!(e.to_string().contains("corrupt or was modified"));
     }

@@ -3,6 +3,7 @@
 use crate::bundle::Bundle;
 use crate::error::Result;
 use crate::network::Network;
+use crate::network_bytes::NetworkBytes;
 use crate::preprocess::{prepared, preprocess};
 use crate::topk::{class_probabilities, top_k, Prediction};
 
@@ -26,10 +27,11 @@ pub struct Classifier {
 }
 
 impl Classifier {
-    /// Verify the network bytes against the manifest's sha256, then load them.
-    pub fn new(bundle: Bundle, network: &[u8]) -> Result<Classifier> {
-        bundle.verify_network(network)?;
-        let network = Network::load_onnx(network, &bundle.manifest)?;
+    /// Verify the network bytes against the manifest's sha256, then load them (consuming the
+    /// bytes, which are freed as soon as they are decoded).
+    pub fn new(bundle: Bundle, network: NetworkBytes) -> Result<Classifier> {
+        let bytes = bundle.verify_network(network)?;
+        let network = Network::load_onnx(bytes, &bundle.manifest)?;
         Ok(Classifier { bundle, network })
     }
 

@@ -11,6 +11,7 @@ pub mod decode;
 pub mod error;
 pub mod manifest;
 pub mod network;
+pub mod network_bytes;
 pub mod preprocess;
 pub mod topk;
 
@@ -21,4 +22,5 @@ pub use bundle::Bundle;
 pub use classifier::{Classification, Classifier, Clock};
 pub use error::{Error, Result};
 pub use manifest::Manifest;
+pub use network_bytes::NetworkBytes;
 pub use topk::Prediction;

@@ -1,5 +1,7 @@
 //! The network, loaded and optimised by tract, run on one input tensor.
 
+use prost::Message;
+use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::Factoid;
 
@@ -20,11 +22,16 @@ fn describe(e: impl std::fmt::Display) -> String {
 
 impl Network {
     /// Parse ONNX bytes, fix the input shape from the manifest, optimise and plan.
-    pub fn load_onnx(onnx: &[u8], manifest: &Manifest) -> Result<Network> {
+    ///
+    /// Takes the bytes by value and frees each stage as soon as the next one exists (bytes ->
+    /// protobuf -> graph): for a 350 MB network, at most two copies of the weights are alive.
+    pub fn load_onnx(onnx: Vec<u8>, manifest: &Manifest) -> Result<Network> {
         let shape = input_shape(&manifest.input);
-        let mut model = tract_onnx::onnx()
-            .model_for_read(&mut &*onnx)
-            .map_err(|e| Error::Network(format!("not a readable ONNX model ({})", describe(e))))?;
+        let not_onnx = |e: String| Error::Network(format!("not a readable ONNX model ({e})"));
+        let proto = ModelProto::decode(onnx.as_slice()).map_err(|e| not_onnx(e.to_string()))?;
+        drop(onnx);
+        let mut model = tract_onnx::onnx().model_for_proto_model(&proto).map_err(|e| not_onnx(describe(e)))?;
+        drop(proto);
         if model.inputs.len() != 1 || model.outputs.len() != 1 {
             return Err(Error::Network(format!(
                 "a classifier has one input and one output; this network has {} and {}",

@@ -7,7 +7,7 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::{Bundle, Clock, Error};
+use crate::{Bundle, Clock, Error, NetworkBytes};
 
 #[wasm_bindgen(start)]
 fn start() {
@@ -39,7 +39,31 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     value.serialize(&serializer).map_err(|e| JsError::new(&e.to_string()))
 }
 
-/// A loaded model. `new Classifier(manifestJson, labelsJson, networkBytes)`.
+/// The network file, downloaded straight into wasm memory: `new NetworkBuffer(expectedBytes)`,
+/// then `push(chunk)` for each chunk of the response body. Hashes as it goes.
+#[wasm_bindgen]
+pub struct NetworkBuffer {
+    inner: NetworkBytes,
+}
+
+#[wasm_bindgen]
+impl NetworkBuffer {
+    #[wasm_bindgen(constructor)]
+    pub fn new(expected_bytes: usize) -> NetworkBuffer {
+        NetworkBuffer { inner: NetworkBytes::with_capacity(expected_bytes) }
+    }
+
+    pub fn push(&mut self, chunk: &[u8]) {
+        self.inner.push(chunk);
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn length(&self) -> usize {
+        self.inner.len()
+    }
+}
+
+/// A loaded model. `new Classifier(manifestJson, labelsJson, networkBuffer)`.
 #[wasm_bindgen]
 pub struct Classifier {
     inner: crate::Classifier,
@@ -48,10 +72,11 @@ pub struct Classifier {
 #[wasm_bindgen]
 impl Classifier {
     /// Verifies the network against the manifest's sha256, then parses and optimises it.
+    /// Consumes the buffer (the JS object is unusable afterwards; its bytes are freed in the load).
     #[wasm_bindgen(constructor)]
-    pub fn new(manifest_json: &str, labels_json: &str, network: &[u8]) -> Result<Classifier, JsError> {
+    pub fn new(manifest_json: &str, labels_json: &str, network: NetworkBuffer) -> Result<Classifier, JsError> {
         let bundle = Bundle::from_json(manifest_json, labels_json).map_err(js_error)?;
-        let inner = crate::Classifier::new(bundle, network).map_err(js_error)?;
+        let inner = crate::Classifier::new(bundle, network.inner).map_err(js_error)?;
         Ok(Classifier { inner })
     }
 

@@ -1,5 +1,6 @@
 // Download a model bundle (model.json, labels, network) with byte-count progress.
-// Used by the worker; the network is streamed into one preallocated buffer.
+// Used by the worker. The network body is handed chunk by chunk to a sink (the wasm-side
+// NetworkBuffer), so the page never holds a second whole copy of a 350 MB network.
 
 async function get(url) {
   let response;
@@ -16,32 +17,33 @@ async function getText(url) {
   return (await get(url)).text();
 }
 
-// Stream the body, reporting (loaded, total) as bytes arrive.
-async function getBytes(url, expectedBytes, onProgress) {
+// Stream the body into `sink.push(chunk)`, reporting (loaded, total) as bytes arrive.
+// `makeSink(expectedBytes)` is called once the size is known; returns {sink, bytes}.
+async function streamBytes(url, expectedBytes, makeSink, onProgress) {
   const response = await get(url);
   const total = Number(response.headers.get('Content-Length')) || expectedBytes || 0;
-  if (!response.body) return new Uint8Array(await response.arrayBuffer());
-  let buffer = new Uint8Array(total);
+  const sink = makeSink(total);
+  if (!response.body) {
+    const whole = new Uint8Array(await response.arrayBuffer());
+    sink.push(whole);
+    onProgress?.(whole.length, whole.length);
+    return { sink, bytes: whole.length };
+  }
   let loaded = 0;
   const reader = response.body.getReader();
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    if (loaded + value.length > buffer.length) {
-      // Longer than announced: grow (only when the size was unknown or wrong).
-      const grown = new Uint8Array(Math.max(buffer.length * 2, loaded + value.length));
-      grown.set(buffer.subarray(0, loaded));
-      buffer = grown;
-    }
-    buffer.set(value, loaded);
+    sink.push(value);
     loaded += value.length;
     onProgress?.(loaded, Math.max(total, loaded));
   }
-  return loaded === buffer.length ? buffer : buffer.slice(0, loaded);
+  return { sink, bytes: loaded };
 }
 
 // `bundleUrl` is the bundle folder, e.g. "models/efficientnet-lite0".
-export async function fetchBundle(bundleUrl, onProgress) {
+// Returns {manifestText, labelsText, network: the sink, bytes}.
+export async function fetchBundle(bundleUrl, makeSink, onProgress) {
   const base = new URL(bundleUrl.endsWith('/') ? bundleUrl : `${bundleUrl}/`, self.location.href);
   const manifestText = await getText(new URL('model.json', base));
   let manifest;
@@ -54,6 +56,11 @@ export async function fetchBundle(bundleUrl, onProgress) {
     throw new Error('invalid model manifest: "labels" and "network.file" must name files in the bundle');
   }
   const labelsText = await getText(new URL(manifest.labels, base));
-  const network = await getBytes(new URL(manifest.network.file, base), manifest.network.bytes, onProgress);
-  return { manifestText, labelsText, network };
+  const { sink, bytes } = await streamBytes(
+    new URL(manifest.network.file, base),
+    manifest.network.bytes,
+    makeSink,
+    onProgress,
+  );
+  return { manifestText, labelsText, network: sink, bytes };
 }

@@ -2,7 +2,7 @@
 // Protocol: requests {id, type, ...args}; answers {id, ok, result | error}; progress {id, progress}.
 // Requests run one at a time in arrival order, so a photo sent during loading waits for the model.
 
-import init, { Classifier } from '../pkg/image_classifier.js';
+import init, { Classifier, NetworkBuffer } from '../pkg/image_classifier.js';
 import { fetchBundle } from './fetch-bundle.js';
 
 const wasmReady = init();
@@ -30,18 +30,28 @@ const HANDLERS = {
   async load({ url }, id) {
     await wasmReady;
     const t0 = performance.now();
-    const { manifestText, labelsText, network } = await fetchBundle(url, (loaded, total) =>
-      self.postMessage({ id, progress: { loaded, total } }),
-    );
+    let buffer = null;
+    let fetched;
+    try {
+      fetched = await fetchBundle(
+        url,
+        (expectedBytes) => (buffer = new NetworkBuffer(expectedBytes)),
+        (loaded, total) => self.postMessage({ id, progress: { loaded, total } }),
+      );
+    } catch (err) {
+      buffer?.free(); // a failed download must not keep its partial bytes in wasm memory
+      throw err;
+    }
+    const { manifestText, labelsText, network, bytes } = fetched;
     const t1 = performance.now();
     // Drop the previous model before building the next one: only one lives in wasm memory.
     classifier?.free();
     classifier = null;
-    classifier = new Classifier(manifestText, labelsText, network);
+    classifier = new Classifier(manifestText, labelsText, network); // consumes the buffer
     const t2 = performance.now();
     return {
       manifest: classifier.manifest,
-      bytes: network.length,
+      bytes,
       downloadMs: t1 - t0,
       loadMs: t2 - t1,
       wasmMemoryBytes: await wasmMemoryBytes(),

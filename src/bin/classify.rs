@@ -64,7 +64,7 @@ fn print_table(file: &str, result: &Classification, ms: f64) {
 fn main() -> ExitCode {
     let args = Args::parse();
     let model_dir = args.model.clone().unwrap_or_else(default_model);
-    let classifier = match Bundle::read_dir(&model_dir).and_then(|(b, net)| Classifier::new(b, &net)) {
+    let classifier = match Bundle::read_dir(&model_dir).and_then(|(b, net)| Classifier::new(b, net)) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("classify: model {}: {e}", model_dir.display());

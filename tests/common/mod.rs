@@ -18,7 +18,7 @@ pub fn load_default() -> Classifier {
 pub fn load(dir: &Path, how_to_build: &str) -> Classifier {
     let (bundle, network) = Bundle::read_dir(dir)
         .unwrap_or_else(|e| panic!("{e} (build the bundle first: {how_to_build})"));
-    Classifier::new(bundle, &network).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+    Classifier::new(bundle, network).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
 }
 
 pub fn reference(model_id: &str) -> (PathBuf, Value) {

@@ -68,11 +68,14 @@ wasm-tools:
 	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (about 7 minutes)"; \
 	  cargo install --locked --quiet wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); fi
 
-# SIMD128 build; see src/wasm.rs for the API it exports.
+# pkg/: the JS package. The SIMD128 wasm build (see src/wasm.rs for the API it exports) plus the
+# library modules from www/lib/ (public API, worker, package.json, TypeScript types).
 pkg: wasm-tools
 	RUSTFLAGS="-C target-feature=+simd128" cargo build --release --locked --lib --target $(WASM_TARGET)
-	$(CARGO_BIN)/wasm-bindgen --target web --out-dir pkg --out-name image_classifier \
+	$(CARGO_BIN)/wasm-bindgen --target web --out-dir pkg --out-name engine \
 	  target/$(WASM_TARGET)/release/image_classifier.wasm
+	rm -f pkg/.gitignore
+	cp www/lib/* pkg/
 
 # ---- Tests ----------------------------------------------------------------------------------
 rust-test: model pnasnet

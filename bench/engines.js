@@ -2,7 +2,7 @@
 // this product's worker (tract in wasm) and onnxruntime-web's wasm backend (proxy worker).
 // bench/run.mjs calls window.bench.* through Playwright.
 
-import { ClassifierWorker } from '../www/classifier-client.js';
+import { ClassifierWorker } from '../pkg/classifier-client.js';
 import * as ort from '../node_modules/onnxruntime-web/dist/ort.wasm.min.mjs';
 
 async function fetchJson(url) {

@@ -36,6 +36,11 @@ impl NetworkBytes {
         self.bytes.is_empty()
     }
 
+    /// sha256 (lowercase hex) of the bytes so far.
+    pub fn sha256_hex(&self) -> String {
+        hex(&self.hasher.clone().finalize())
+    }
+
     /// The bytes and their sha256 (lowercase hex).
     pub fn finish(self) -> (Vec<u8>, String) {
         (self.bytes, hex(&self.hasher.finalize()))
@@ -59,6 +64,9 @@ mod tests {
         }
         let (bytes, digest) = chunked.finish();
         assert_eq!(bytes, data);
+        let mut partial = NetworkBytes::with_capacity(0);
+        partial.push(&data[..10]);
+        assert_eq!(partial.sha256_hex(), NetworkBytes::from_vec(data[..10].to_vec()).finish().1);
         assert_eq!(digest, NetworkBytes::from_vec(data).finish().1);
         assert_eq!(
             NetworkBytes::from_vec(b"abc".to_vec()).finish().1,

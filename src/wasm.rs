@@ -2,7 +2,7 @@
 //!
 //! Build (see the Makefile's `pkg` target):
 //!   RUSTFLAGS="-C target-feature=+simd128" cargo build --release --lib --target wasm32-unknown-unknown
-//!   wasm-bindgen --target web --out-dir pkg --out-name image_classifier target/.../image_classifier.wasm
+//!   wasm-bindgen --target web --out-dir pkg --out-name engine target/.../image_classifier.wasm
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -60,6 +60,12 @@ impl NetworkBuffer {
     #[wasm_bindgen(getter)]
     pub fn length(&self) -> usize {
         self.inner.len()
+    }
+
+    /// sha256 (lowercase hex) of the bytes pushed so far.
+    #[wasm_bindgen(getter)]
+    pub fn sha256(&self) -> String {
+        self.inner.sha256_hex()
     }
 }
 

@@ -1,14 +1,15 @@
 // The demo page: pick a model, take photos from file/drop/paste/camera, show the top-5.
 // All decoding happens in the browser (createImageBitmap) and inference in the worker.
 
-import { ClassifierWorker } from './classifier-client.js';
+import { ImageClassifier } from '../pkg/image-classifier.js';
 
 const $ = (id) => document.getElementById(id);
 const root = document.documentElement;
 const MODELS_INDEX = 'models/index.json';
 const TOP_K = 5;
 
-const classifier = new ClassifierWorker();
+let classifier = null; // the loaded ImageClassifier
+let loading = 0; // the latest model load; an older one that finishes late is dropped
 let modelReady = false;
 let inFlight = 0;
 let latestRequest = 0;
@@ -42,26 +43,37 @@ async function listModels() {
 }
 
 async function loadModel(entry) {
+  const attempt = ++loading;
   modelReady = false;
+  classifier?.dispose(); // its worker and all its memory go with it
+  classifier = null;
   setState('loading');
   showError('');
   $('model-name').textContent = entry.name;
   $('model-progress').value = 0;
   $('model-status').textContent = entry.bytes ? `Downloading ${formatBytes(entry.bytes)}…` : 'Downloading…';
   try {
-    const info = await classifier.load(entry.url, {
+    const loaded = await ImageClassifier.load(entry.url, {
       onProgress: ({ loaded, total }) => {
+        if (attempt !== loading) return;
         $('model-progress').value = total ? loaded / total : 0;
         $('model-status').textContent = `Downloading ${formatBytes(loaded)} of ${formatBytes(total)}…`;
       },
     });
+    if (attempt !== loading) {
+      loaded.dispose();
+      return;
+    }
+    classifier = loaded;
     modelReady = true;
-    $('model-name').textContent = info.manifest.name;
+    const info = loaded.loadInfo;
+    $('model-name').textContent = loaded.manifest.name;
     $('model-status').textContent =
       `Ready. Downloaded ${formatBytes(info.bytes)} in ${(info.downloadMs / 1000).toFixed(1)} s, ` +
       `prepared in ${(info.loadMs / 1000).toFixed(1)} s; memory ${formatBytes(info.wasmMemoryBytes)}.`;
     refreshState();
   } catch (err) {
+    if (attempt !== loading) return;
     setState('error');
     $('model-status').textContent = 'The model could not be loaded.';
     showError(`${entry.name}: ${err.message}. Reload the page to retry${
@@ -129,31 +141,26 @@ async function classifyBlob(blob, name = 'photo') {
   }
   const request = ++latestRequest;
   showError('');
-  const previewUrl = URL.createObjectURL(blob);
-  let bitmap;
-  try {
-    bitmap = await createImageBitmap(blob, { imageOrientation: 'from-image' });
-  } catch {
-    URL.revokeObjectURL(previewUrl);
-    showError(`${name}: this file is not an image the browser can read.`);
-    return;
-  }
   inFlight++;
   refreshState();
   const preview = $('preview');
   if (preview.src) URL.revokeObjectURL(preview.src);
-  preview.src = previewUrl;
+  preview.src = URL.createObjectURL(blob);
   preview.alt = `Your photo: ${name}`;
   try {
-    const result = await classifier.classify(bitmap, { topK: TOP_K });
+    const result = await classifier.classify(blob, { topK: TOP_K });
     if (request === latestRequest) {
       renderTop(result.top);
       $('timing').textContent =
-        `${result.width}×${result.height} px classified in ${result.totalMs.toFixed(0)} ms ` +
+        `${result.width}×${result.height} px classified in ${result.ms.toFixed(0)} ms ` +
         `(network ${result.inferenceMs.toFixed(0)} ms).`;
     }
   } catch (err) {
-    if (request === latestRequest) showError(`${name}: ${err.message}`);
+    if (request === latestRequest) {
+      showError(`${name}: ${err.message}`);
+      preview.removeAttribute('src'); // no broken-image icon for a file that is not a photo
+      preview.alt = 'No photo';
+    }
   } finally {
     inFlight--;
     refreshState();

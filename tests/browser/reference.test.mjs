@@ -28,7 +28,7 @@ async function wasmOutputs(bundle, referenceDir) {
   const names = Object.keys(reference.photos);
   const outputs = await page.evaluate(
     async ({ bundle, referenceDir, names }) => {
-      const { ClassifierWorker } = await import('/www/classifier-client.js');
+      const { ClassifierWorker } = await import('/pkg/classifier-client.js');
       const classifier = new ClassifierWorker();
       await classifier.load(bundle);
       const result = {};

@@ -2,10 +2,11 @@
 // Used by the worker. The network body is handed chunk by chunk to a sink (the wasm-side
 // NetworkBuffer), so the page never holds a second whole copy of a 350 MB network.
 
-async function get(url) {
+async function get(url, reload) {
   let response;
   try {
-    response = await fetch(url);
+    // `reload` bypasses every cache (HTTP cache and the offline service worker's copy).
+    response = await fetch(url, { cache: reload ? 'reload' : 'default' });
   } catch (err) {
     throw new Error(`cannot download ${url}: ${err.message}`);
   }
@@ -13,14 +14,14 @@ async function get(url) {
   return response;
 }
 
-async function getText(url) {
-  return (await get(url)).text();
+async function getText(url, reload) {
+  return (await get(url, reload)).text();
 }
 
 // Stream the body into `sink.push(chunk)`, reporting (loaded, total) as bytes arrive.
 // `makeSink(expectedBytes)` is called once the size is known; returns {sink, bytes}.
-async function streamBytes(url, expectedBytes, makeSink, onProgress) {
-  const response = await get(url);
+async function streamBytes(url, reload, expectedBytes, makeSink, onProgress) {
+  const response = await get(url, reload);
   const total = Number(response.headers.get('Content-Length')) || expectedBytes || 0;
   const sink = makeSink(total);
   if (!response.body) {
@@ -42,10 +43,10 @@ async function streamBytes(url, expectedBytes, makeSink, onProgress) {
 }
 
 // `bundleUrl` is the bundle folder, e.g. "models/efficientnet-lite0".
-// Returns {manifestText, labelsText, network: the sink, bytes}.
-export async function fetchBundle(bundleUrl, makeSink, onProgress) {
+// Returns {manifest, manifestText, labelsText, network: the sink, bytes}.
+export async function fetchBundle(bundleUrl, makeSink, onProgress, { reload = false } = {}) {
   const base = new URL(bundleUrl.endsWith('/') ? bundleUrl : `${bundleUrl}/`, self.location.href);
-  const manifestText = await getText(new URL('model.json', base));
+  const manifestText = await getText(new URL('model.json', base), reload);
   let manifest;
   try {
     manifest = JSON.parse(manifestText);
@@ -55,12 +56,13 @@ export async function fetchBundle(bundleUrl, makeSink, onProgress) {
   if (typeof manifest?.labels !== 'string' || typeof manifest?.network?.file !== 'string') {
     throw new Error('invalid model manifest: "labels" and "network.file" must name files in the bundle');
   }
-  const labelsText = await getText(new URL(manifest.labels, base));
+  const labelsText = await getText(new URL(manifest.labels, base), reload);
   const { sink, bytes } = await streamBytes(
     new URL(manifest.network.file, base),
+    reload,
     manifest.network.bytes,
     makeSink,
     onProgress,
   );
-  return { manifestText, labelsText, network: sink, bytes };
+  return { manifest, manifestText, labelsText, network: sink, bytes };
 }

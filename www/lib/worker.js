@@ -2,7 +2,7 @@
 // Protocol: requests {id, type, ...args}; answers {id, ok, result | error}; progress {id, progress}.
 // Requests run one at a time in arrival order, so a photo sent during loading waits for the model.
 
-import init, { Classifier, NetworkBuffer } from '../pkg/image_classifier.js';
+import init, { Classifier, NetworkBuffer } from './engine.js';
 import { fetchBundle } from './fetch-bundle.js';
 
 const wasmReady = init();
@@ -30,17 +30,12 @@ const HANDLERS = {
   async load({ url }, id) {
     await wasmReady;
     const t0 = performance.now();
-    let buffer = null;
-    let fetched;
-    try {
-      fetched = await fetchBundle(
-        url,
-        (expectedBytes) => (buffer = new NetworkBuffer(expectedBytes)),
-        (loaded, total) => self.postMessage({ id, progress: { loaded, total } }),
-      );
-    } catch (err) {
-      buffer?.free(); // a failed download must not keep its partial bytes in wasm memory
-      throw err;
+    let fetched = await download(url, id, false);
+    if (fetched.network.sha256 !== fetched.manifest.network?.sha256) {
+      // A cached copy (HTTP cache, offline cache) can be stale or damaged: fetch once more from
+      // the server. A second mismatch is reported by the Classifier below, with both digests.
+      fetched.network.free();
+      fetched = await download(url, id, true);
     }
     const { manifestText, labelsText, network, bytes } = fetched;
     const t1 = performance.now();
@@ -85,6 +80,22 @@ const HANDLERS = {
     return Array.from(outputs);
   },
 };
+
+// The bundle, its network streamed into a wasm-side buffer; a failed download frees its bytes.
+async function download(url, id, reload) {
+  let buffer = null;
+  try {
+    return await fetchBundle(
+      url,
+      (expectedBytes) => (buffer = new NetworkBuffer(expectedBytes)),
+      (loaded, total) => self.postMessage({ id, progress: { loaded, total } }),
+      { reload },
+    );
+  } catch (err) {
+    buffer?.free();
+    throw err;
+  }
+}
 
 // ImageBitmap (drawn on an OffscreenCanvas) or ImageData-like {data, width, height}.
 function pixelsOf(image) {

@@ -1,0 +1,102 @@
+// The library's public API: load a model bundle into its own worker, classify images with it.
+//
+//   import { ImageClassifier } from './pkg/image-classifier.js';
+//   const classifier = await ImageClassifier.load('models/efficientnet-lite0', { onProgress });
+//   const { top } = await classifier.classify(fileOrImage, { topK: 5 });
+//   classifier.dispose();
+//
+// Inference always runs in the worker; this module only turns the caller's image into pixels
+// the worker can take (an ImageBitmap, transferred) and keeps the worker's protocol private.
+
+import { ClassifierWorker } from './classifier-client.js';
+
+// Anything createImageBitmap takes except a Blob: decoded already, drawn as is.
+const DRAWABLE = ['HTMLCanvasElement', 'OffscreenCanvas', 'ImageBitmap', 'HTMLVideoElement', 'VideoFrame', 'SVGImageElement'];
+
+function isInstance(value, name) {
+  const type = globalThis[name];
+  return typeof type === 'function' && value instanceof type;
+}
+
+// An ImageBitmap owned by us (it is transferred to the worker) or an ImageData (copied).
+async function toPixels(source) {
+  if (isInstance(source, 'ImageData')) return source;
+  if (isInstance(source, 'Blob')) {
+    try {
+      // EXIF orientation applied, like every browser shows the photo.
+      return await createImageBitmap(source, { imageOrientation: 'from-image' });
+    } catch {
+      throw new Error(`this file is not an image the browser can read${source.type ? ` (type ${source.type})` : ''}`);
+    }
+  }
+  if (isInstance(source, 'HTMLImageElement')) {
+    try {
+      await source.decode();
+    } catch {
+      throw new Error(`the image ${source.currentSrc || source.src || ''} could not be loaded or decoded`.trim());
+    }
+    return createImageBitmap(source);
+  }
+  if (DRAWABLE.some((name) => isInstance(source, name))) {
+    if ((source.width ?? source.videoWidth) === 0) throw new Error('the image is empty (0 pixels wide)');
+    return createImageBitmap(source); // a copy: the caller's bitmap or canvas stays usable
+  }
+  throw new TypeError(
+    'classify() takes a File, Blob, ImageBitmap, HTMLImageElement, HTMLCanvasElement, OffscreenCanvas or ImageData',
+  );
+}
+
+export class ImageClassifier {
+  #worker;
+  #info;
+
+  constructor(worker, info) {
+    this.#worker = worker;
+    this.#info = info;
+  }
+
+  /**
+   * Download and prepare the bundle at `modelUrl` (a folder holding model.json; relative URLs are
+   * resolved against the page). `onProgress({loaded, total})` reports download bytes.
+   */
+  static async load(modelUrl, { onProgress } = {}) {
+    const worker = new ClassifierWorker();
+    try {
+      const info = await worker.load(modelUrl, { onProgress });
+      return new ImageClassifier(worker, info);
+    } catch (err) {
+      worker.terminate();
+      throw err;
+    }
+  }
+
+  /** The bundle's manifest (model.json, validated). */
+  get manifest() {
+    return this.#info.manifest;
+  }
+
+  /** Load figures: {bytes, downloadMs, loadMs, wasmMemoryBytes}. */
+  get loadInfo() {
+    const { manifest, ...figures } = this.#info;
+    return figures;
+  }
+
+  /**
+   * Top-k classes of an image: {top: [{index, label, score}], ms, width, height, preprocessMs,
+   * inferenceMs, wasmMemoryBytes}. `ms` is the whole call, decoding included.
+   */
+  async classify(source, { topK = 5 } = {}) {
+    if (!this.#worker) throw new Error('this classifier was disposed');
+    if (!Number.isInteger(topK) || topK < 1) throw new RangeError('topK must be a positive integer');
+    const t0 = performance.now();
+    const pixels = await toPixels(source);
+    const result = await this.#worker.classify(pixels, { topK });
+    return { ...result, ms: performance.now() - t0 };
+  }
+
+  /** Stop the worker and free the model's memory; pending calls fail. */
+  dispose() {
+    this.#worker?.terminate();
+    this.#worker = null;
+  }
+}

@@ -17,16 +17,21 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT       ?= 8080
 PHOTOS     := $(wildcard tests/photos/*.jpg tests/photos/*.png)
 
-.PHONY: build demo test bench model pnasnet pkg cli serve reference check-reference rust-test browser-test \
+.PHONY: build dist demo test bench model pnasnet pkg cli serve reference check-reference rust-test browser-test \
         check-checkpoint-route \
         tools-python wasm-tools browser-tools clean
 
 build: model pkg cli
+	$(PYTHON_SYS) tools/offline_manifest.py .
+
+# dist/: the static site (page, package, service worker, the listed model bundles).
+dist: build
+	$(PYTHON_SYS) tools/make_dist.py --out dist
 
 demo: build
 	$(PY) tools/serve.py --port $(PORT)
 
-test: build pnasnet rust-test check-reference check-checkpoint-route browser-test
+test: build dist pnasnet rust-test check-reference check-checkpoint-route browser-test
 
 # ---- Python tools (model export, reference) --------------------------------------------------
 $(VENV)/.installed: tools/requirements.txt
@@ -107,4 +112,4 @@ serve:
 	$(PY) tools/serve.py --port $(PORT)
 
 clean:
-	rm -rf target pkg $(MODEL_DIR)/model.onnx $(PNASNET_DIR) $(VENV) node_modules .cache
+	rm -rf target pkg dist offline-manifest.js $(MODEL_DIR)/model.onnx $(PNASNET_DIR) $(VENV) node_modules .cache

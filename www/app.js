@@ -47,6 +47,7 @@ async function loadModel(entry) {
   modelReady = false;
   classifier?.dispose(); // its worker and all its memory go with it
   classifier = null;
+  if (offlineSupported) setOffline('pending', '');
   setState('loading');
   showError('');
   $('model-name').textContent = entry.name;
@@ -72,6 +73,7 @@ async function loadModel(entry) {
       `Ready. Downloaded ${formatBytes(info.bytes)} in ${(info.downloadMs / 1000).toFixed(1)} s, ` +
       `prepared in ${(info.loadMs / 1000).toFixed(1)} s; memory ${formatBytes(info.wasmMemoryBytes)}.`;
     refreshState();
+    showOfflineReady(entry.url, loaded.manifest, attempt);
   } catch (err) {
     if (attempt !== loading) return;
     setState('error');
@@ -109,6 +111,58 @@ async function setUpModels() {
   $('model-name').hidden = several;
   select.addEventListener('change', () => loadModel(models.find((m) => m.id === select.value)));
   await loadModel(models[0]);
+}
+
+// ---- Offline ---------------------------------------------------------------------------------
+// service-worker.js (next to index.html) caches the page and the models it loads. The page waits
+// until the worker controls it before loading a model, so even the first visit's download is
+// cached. root.dataset.offline: "pending", "ready" (this page and model work offline) or
+// "unavailable" (with the reason in #offline-status).
+
+const OFFLINE_WAIT_MS = 10_000;
+let offlineSupported = true;
+
+function setOffline(state, text) {
+  root.dataset.offline = state;
+  $('offline-status').textContent = text;
+}
+
+async function startOffline() {
+  if (!('serviceWorker' in navigator)) {
+    offlineSupported = false;
+    setOffline('unavailable', 'Offline use is not available here (needs HTTPS or localhost).');
+    return;
+  }
+  setOffline('pending', '');
+  try {
+    // updateViaCache 'none': a new build's offline-manifest.js is seen even behind HTTP caching.
+    await navigator.serviceWorker.register('service-worker.js', { updateViaCache: 'none' });
+  } catch (err) {
+    offlineSupported = false;
+    setOffline('unavailable', `Offline use is not available: ${err.message}`);
+    return;
+  }
+  if (navigator.serviceWorker.controller) return;
+  const controlled = new Promise((resolve) =>
+    navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true }),
+  );
+  await Promise.race([controlled, new Promise((resolve) => setTimeout(resolve, OFFLINE_WAIT_MS))]);
+}
+
+// Once a model is ready: is its network file in the offline cache yet? (The service worker
+// stores it while the page prepares it, so look again for a while.)
+async function showOfflineReady(modelUrl, manifest, attempt) {
+  if (!offlineSupported) return;
+  const base = new URL(modelUrl.endsWith('/') ? modelUrl : `${modelUrl}/`, document.baseURI);
+  const network = new URL(manifest.network.file, base).href;
+  for (let poll = 0; poll < 60 && attempt === loading; poll++) {
+    if (navigator.serviceWorker.controller && (await caches.match(network))) {
+      setOffline('ready', 'Ready for offline use: this page and model work without a network.');
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  if (attempt === loading) setOffline('unavailable', 'This model could not be stored for offline use.');
 }
 
 // ---- Photos ----------------------------------------------------------------------------------
@@ -240,4 +294,4 @@ function setUpCamera() {
 }
 
 setUpInputs();
-setUpModels();
+startOffline().then(setUpModels);

@@ -2,6 +2,9 @@
 // Debian's Chromium driven by playwright-core (no browser download).
 
 import { spawn, execFileSync } from 'node:child_process';
+import http from 'node:http';
+import { readFile } from 'node:fs/promises';
+import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -51,4 +54,64 @@ export function collectErrors(page) {
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   page.on('console', (m) => m.type() === 'error' && errors.push(`console: ${m.text()}`));
   return errors;
+}
+
+const TYPES = {
+  '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css',
+  '.json': 'application/json', '.svg': 'image/svg+xml', '.wasm': 'application/wasm', '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+};
+
+// A plain static host (like GitHub Pages: no COOP/COEP, no special headers) serving `dir` under
+// the URL path `base` (e.g. "/some/sub/dir/"); `requests` lists every path asked for.
+export async function startStaticHost(dir, base = '/') {
+  const requests = [];
+  const server = http.createServer(async (req, res) => {
+    const pathname = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    requests.push(pathname);
+    if (!pathname.startsWith(base)) return res.writeHead(404).end();
+    let file = path.join(dir, pathname.slice(base.length));
+    if (file.endsWith(path.sep) || pathname === base) file = path.join(file, 'index.html');
+    if (!path.resolve(file).startsWith(path.resolve(dir))) return res.writeHead(403).end();
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, {
+        'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream',
+        'Content-Length': body.length,
+        'Cache-Control': 'no-cache',
+      });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const url = `http://127.0.0.1:${server.address().port}${base}`;
+  return { url, requests, close: () => server.close() };
+}
+
+// Upload a photo through an <input type=file> and wait for the page to show the new result
+// (the page counts shown results in <html data-results>); returns the shown top-k.
+export async function uploadPhoto(page, photo, input = '#file-input') {
+  const count = () => page.evaluate(() => Number(document.documentElement.dataset.results ?? 0));
+  const before = await count();
+  await page.setInputFiles(input, path.join(ROOT, photo));
+  await page.waitForFunction((n) => Number(document.documentElement.dataset.results ?? 0) > n, before, {
+    timeout: 60_000,
+  });
+  await page.waitForSelector('html[data-state="ready"]');
+  return page.$$eval('#top5 li', (items) =>
+    items.map((li) => ({ index: Number(li.dataset.index), score: Number(li.dataset.score) })),
+  );
+}
+
+// Same indices as the native CLI, scores within 1e-3.
+export function assertSameAsCli(shown, photo, model) {
+  const cli = cliTop(photo, model);
+  assert.deepEqual(shown.map((p) => p.index), cli.map((p) => p.index), `${photo}: top-5 indices`);
+  shown.forEach((p, i) => {
+    const d = Math.abs(p.score - cli[i].score);
+    assert.ok(d <= 1e-3, `${photo} #${i + 1}: ${p.score} vs CLI ${cli[i].score} (diff ${d})`);
+  });
 }

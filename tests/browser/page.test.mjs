@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { writeFileSync, mkdirSync } from 'node:fs';
-import { ROOT, startServer, launch, cliTop, collectErrors } from './harness.mjs';
+import { ROOT, startServer, launch, collectErrors, uploadPhoto, assertSameAsCli } from './harness.mjs';
 
 let server, browser, page, errors;
 
@@ -23,22 +23,7 @@ after(async () => {
   server?.close();
 });
 
-async function results() {
-  return Number((await page.getAttribute('html', 'data-results')) ?? 0);
-}
-
-// Upload through the file input and wait for the page to show the new result.
-async function upload(photo) {
-  const before = await results();
-  await page.setInputFiles('#file-input', path.join(ROOT, photo));
-  await page.waitForFunction((n) => Number(document.documentElement.dataset.results ?? 0) > n, before, {
-    timeout: 60_000,
-  });
-  await page.waitForSelector('html[data-state="ready"]');
-  return page.$$eval('#top5 li', (items) =>
-    items.map((li) => ({ index: Number(li.dataset.index), score: Number(li.dataset.score) })),
-  );
-}
+const upload = (photo) => uploadPhoto(page, photo);
 
 test('the page shows the model and is ready', async () => {
   assert.equal(await page.textContent('#model-name'), 'EfficientNet-Lite0');
@@ -55,12 +40,7 @@ for (const photo of [
 ]) {
   test(`page top-5 equals the CLI's for ${path.basename(photo)}`, async () => {
     const shown = await upload(photo);
-    const cli = cliTop(photo);
-    assert.deepEqual(shown.map((p) => p.index), cli.map((p) => p.index));
-    for (let i = 0; i < 5; i++) {
-      const d = Math.abs(shown[i].score - cli[i].score);
-      assert.ok(d <= 1e-3, `${photo} #${i + 1}: page ${shown[i].score} vs CLI ${cli[i].score} (diff ${d})`);
-    }
+    assertSameAsCli(shown, photo);
     if (photo.endsWith('exif-rotated.jpg')) {
       // Stored 576x768 with EXIF orientation 6: the page must classify it upright, 768x576.
       assert.match(await page.textContent('#timing'), /^768×576 px/);

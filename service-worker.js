@@ -1,0 +1,93 @@
+// Offline support for the demo page: after one visit the page, the wasm and the model bundles it
+// used load from Cache Storage, with the network off.
+//
+// - The app shell (page, scripts, wasm, models/index.json) is precached per build, in a cache named
+//   after the build's version: a new build installs a new cache and the old one is deleted when
+//   it takes over, so a page never mixes files of two builds. The file list and the version come
+//   from offline-manifest.js, written by tools/offline_manifest.py (`make build`, `make dist`).
+// - Model bundles are cached once, in one cache shared by all builds, when the page first loads
+//   them: network files cache-first (they are large and the worker checks their sha256 against
+//   model.json on every load; on a mismatch it refetches with cache: 'reload', which bypasses
+//   and replaces the cached copy), model.json and labels network-first so a new bundle is seen.
+//
+// Registered by www/app.js with the page's own folder as scope, so it works under any base path.
+
+importScripts('./offline-manifest.js');
+
+const { version, shell } = self.OFFLINE_MANIFEST;
+const SHELL_PREFIX = 'image-classifier-shell-';
+const SHELL_CACHE = `${SHELL_PREFIX}${version}`;
+const MODEL_CACHE = 'image-classifier-models';
+const scope = new URL(self.registration.scope);
+const shellUrls = new Set(shell.map((path) => new URL(path, scope).href));
+const indexUrl = new URL('index.html', scope).href;
+const modelsPrefix = new URL('models/', scope).href;
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(
+    (async () => {
+      const cache = await caches.open(SHELL_CACHE);
+      // cache: 'reload' so the new cache never takes a stale copy from the HTTP cache.
+      await cache.addAll([...shellUrls].map((url) => new Request(url, { cache: 'reload' })));
+      await self.skipWaiting();
+    })(),
+  );
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    (async () => {
+      for (const name of await caches.keys()) {
+        if (name.startsWith(SHELL_PREFIX) && name !== SHELL_CACHE) await caches.delete(name);
+      }
+      await self.clients.claim();
+    })(),
+  );
+});
+
+self.addEventListener('fetch', (event) => {
+  const { request } = event;
+  if (request.method !== 'GET') return;
+  const url = new URL(request.url);
+  url.search = '';
+  url.hash = '';
+  if (request.mode === 'navigate' && (url.href === scope.href || url.href === indexUrl)) {
+    event.respondWith(fromShell(indexUrl, request));
+  } else if (shellUrls.has(url.href)) {
+    event.respondWith(fromShell(url.href, request));
+  } else if (url.href.startsWith(modelsPrefix)) {
+    const small = url.pathname.endsWith('.json');
+    event.respondWith(small ? networkFirst(request, event) : modelFile(request, event));
+  }
+  // Anything else goes to the network as if there were no service worker.
+});
+
+async function fromShell(url, request) {
+  const cached = await caches.open(SHELL_CACHE).then((cache) => cache.match(url));
+  return cached ?? fetch(request);
+}
+
+async function networkFirst(request, event) {
+  const cache = await caches.open(MODEL_CACHE);
+  try {
+    const response = await fetch(request);
+    if (response.ok) event.waitUntil(cache.put(request, response.clone()));
+    return response;
+  } catch (err) {
+    const cached = await cache.match(request);
+    if (cached) return cached;
+    throw err;
+  }
+}
+
+async function modelFile(request, event) {
+  const cache = await caches.open(MODEL_CACHE);
+  if (request.cache !== 'reload') {
+    const cached = await cache.match(request);
+    if (cached) return cached;
+  }
+  const response = await fetch(request);
+  // Only whole files: a 206 partial or an error page must never stand in for the network.
+  if (response.status === 200) event.waitUntil(cache.put(request, response.clone()));
+  return response;
+}

@@ -7,8 +7,9 @@ function transferList(image) {
 }
 
 export class ClassifierWorker {
-  constructor(workerUrl = new URL('./worker.js', import.meta.url)) {
-    this.worker = new Worker(workerUrl, { type: 'module' });
+  constructor() {
+    // Written out in this exact form so bundlers (Vite, webpack) recognise and bundle the worker.
+    this.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
     this.pending = new Map();
     this.nextId = 1;
     this.worker.onmessage = (event) => this.#answer(event.data);

@@ -1,0 +1,115 @@
+// The JS API (pkg/image-classifier.js) from a plain page, no bundler, in real Chromium: every
+// accepted kind of image source gives the CLI's answer; progress, dispose and errors behave.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launch, assertSameAsCli, collectErrors } from './harness.mjs';
+
+const PHOTO = 'tests/photos/dog.jpg';
+let server, browser, page, errors;
+
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+  page = await browser.newPage();
+  errors = collectErrors(page);
+  await page.goto(`${server.url}tests/browser/fixtures/plain.html`);
+  await page.evaluate(async () => {
+    const { ImageClassifier } = await import('/pkg/image-classifier.js');
+    window.ImageClassifier = ImageClassifier;
+    window.progress = [];
+    window.classifier = await ImageClassifier.load('/models/efficientnet-lite0', {
+      onProgress: (p) => window.progress.push(p),
+    });
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+test('load reports download progress and the manifest', async () => {
+  const { progress, manifest, info } = await page.evaluate(() => ({
+    progress: window.progress,
+    manifest: window.classifier.manifest,
+    info: window.classifier.loadInfo,
+  }));
+  assert.ok(progress.length > 0);
+  const last = progress.at(-1);
+  assert.equal(last.loaded, manifest.network.bytes);
+  assert.equal(last.total, manifest.network.bytes);
+  assert.equal(manifest.id, 'efficientnet-lite0');
+  assert.equal(info.bytes, manifest.network.bytes);
+  assert.ok(info.loadMs > 0 && info.wasmMemoryBytes > 0);
+});
+
+const SOURCES = {
+  File: `new File([await (await fetch(url)).blob()], 'dog.jpg', { type: 'image/jpeg' })`,
+  Blob: `await (await fetch(url)).blob()`,
+  ImageBitmap: `await createImageBitmap(await (await fetch(url)).blob())`,
+  HTMLImageElement: `Object.assign(new Image(), { src: url })`,
+  HTMLCanvasElement: `await (async () => {
+    const bitmap = await createImageBitmap(await (await fetch(url)).blob());
+    const canvas = Object.assign(document.createElement('canvas'), { width: bitmap.width, height: bitmap.height });
+    canvas.getContext('2d').drawImage(bitmap, 0, 0);
+    return canvas;
+  })()`,
+  ImageData: `await (async () => {
+    const bitmap = await createImageBitmap(await (await fetch(url)).blob());
+    const ctx = new OffscreenCanvas(bitmap.width, bitmap.height).getContext('2d');
+    ctx.drawImage(bitmap, 0, 0);
+    return ctx.getImageData(0, 0, bitmap.width, bitmap.height);
+  })()`,
+};
+
+for (const [kind, expression] of Object.entries(SOURCES)) {
+  test(`classify(${kind}) gives the CLI's top-5`, async () => {
+    const { top, ms, width, usable } = await page.evaluate(
+      async ({ url, expression }) => {
+        const source = await new Function('url', `return (async () => ${expression})();`)(url);
+        const result = await window.classifier.classify(source, { topK: 5 });
+        // The caller's object is not consumed (an ImageBitmap is copied, not transferred).
+        const usable = source instanceof ImageBitmap ? source.width > 0 : true;
+        return { ...result, usable };
+      },
+      { url: `/${PHOTO}`, expression },
+    );
+    assert.equal(width, 768);
+    assert.ok(ms > 0);
+    assert.ok(usable, 'the caller keeps its ImageBitmap');
+    assertSameAsCli(top, PHOTO);
+  });
+}
+
+test('bad calls reject with readable errors; dispose ends the classifier', async () => {
+  const messages = await page.evaluate(async () => {
+    const out = {};
+    const attempt = async (name, fn) => {
+      try {
+        await fn();
+        out[name] = 'no error';
+      } catch (err) {
+        out[name] = `${err.name}: ${err.message}`;
+      }
+    };
+    await attempt('number', () => window.classifier.classify(42));
+    await attempt('text', () => window.classifier.classify(new Blob(['hello'], { type: 'text/plain' })));
+    await attempt('topK', () => window.classifier.classify(new ImageData(4, 4), { topK: 0 }));
+    await attempt('missing', () => window.ImageClassifier.load('/models/no-such-model'));
+    const second = await window.ImageClassifier.load('/models/efficientnet-lite0');
+    second.dispose();
+    await attempt('disposed', () => second.classify(new ImageData(4, 4)));
+    return out;
+  });
+  assert.match(messages.number, /^TypeError: classify\(\) takes a File, Blob/);
+  assert.match(messages.text, /not an image the browser can read \(type text\/plain\)/);
+  assert.match(messages.topK, /^RangeError: topK must be a positive integer/);
+  assert.match(messages.missing, /cannot download .*no-such-model\/model\.json: HTTP 404/);
+  assert.match(messages.disposed, /disposed/);
+});
+
+test('no errors in the console', () => {
+  // The 404 of the missing bundle is the browser's own network log line, not a page error.
+  assert.deepEqual(errors.filter((e) => !/404/.test(e)), []);
+});

@@ -18,7 +18,7 @@ PORT       ?= 8080
 PHOTOS     := $(wildcard tests/photos/*.jpg tests/photos/*.png)
 
 .PHONY: build dist demo test bench model pnasnet pkg cli serve reference check-reference rust-test browser-test \
-        check-checkpoint-route \
+        check-checkpoint-route check-types \
         tools-python wasm-tools browser-tools clean
 
 build: model pkg cli
@@ -31,7 +31,7 @@ dist: build
 demo: build
 	$(PY) tools/serve.py --port $(PORT)
 
-test: build dist pnasnet rust-test check-reference check-checkpoint-route browser-test
+test: build dist pnasnet rust-test check-reference check-checkpoint-route check-types browser-test
 
 # ---- Python tools (model export, reference) --------------------------------------------------
 $(VENV)/.installed: tools/requirements.txt
@@ -101,8 +101,12 @@ browser-tools:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 	@[ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --silent --no-audit --no-fund
 
-browser-test: build browser-tools
+browser-test: build dist browser-tools
 	node --test --test-concurrency=1 tests/browser/
+
+# The package's TypeScript types against tests/types/usage.ts (tsc from npm, no output written).
+check-types: pkg browser-tools
+	node_modules/.bin/tsc -p tests/types
 
 # Benchmark against onnxruntime-web (not a test): writes bench/results.json and bench/results.md.
 bench: build pnasnet browser-tools

@@ -17,11 +17,11 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT       ?= 8080
 PHOTOS     := $(wildcard tests/photos/*.jpg tests/photos/*.png)
 
-.PHONY: build dist demo test bench model pnasnet pkg cli serve reference check-reference rust-test browser-test \
+.PHONY: build dist demo test bench model pnasnet pkg pkg-threads cli serve reference check-reference rust-test browser-test \
         check-checkpoint-route check-types \
         tools-python wasm-tools browser-tools clean
 
-build: model pkg cli
+build: model pkg pkg-threads cli
 	$(PYTHON_SYS) tools/offline_manifest.py .
 
 # dist/: the static site (page, package, service worker, the listed model bundles).
@@ -77,10 +77,31 @@ wasm-tools:
 # library modules from www/lib/ (public API, worker, package.json, TypeScript types).
 pkg: wasm-tools
 	RUSTFLAGS="-C target-feature=+simd128" cargo build --release --locked --lib --target $(WASM_TARGET)
-	$(CARGO_BIN)/wasm-bindgen --target web --out-dir pkg --out-name engine \
+	$(CARGO_BIN)/wasm-bindgen --target web --remove-name-section --out-dir pkg --out-name engine \
 	  target/$(WASM_TARGET)/release/image_classifier.wasm
 	rm -f pkg/.gitignore
 	cp www/lib/* pkg/
+
+# pkg/threads/: the multi-threaded build, used when the page is cross-origin isolated. Needs the
+# nightly toolchain (std rebuilt with atomics); shared memory may grow to 4 GiB (wasm32's limit).
+# wasm-bindgen-rayon's worker helper imports its main module as '../../..' (a folder, which only
+# bundlers resolve); it is pointed at engine.js so the package also works without a bundler.
+# Since nightly-2025-10 rustc no longer adds the shared-memory linker flags for +atomics itself.
+THREADS_FLAGS := -C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128 \
+                 -C link-arg=--shared-memory -C link-arg=--max-memory=4294967296 \
+                 -C link-arg=--import-memory -C link-arg=--export=__wasm_init_tls \
+                 -C link-arg=--export=__tls_size -C link-arg=--export=__tls_align \
+                 -C link-arg=--export=__tls_base -C link-arg=--export=__heap_base
+pkg-threads: wasm-tools
+	@rustup component list --toolchain nightly --installed | grep -q '^rust-src' || \
+	  rustup component add rust-src --toolchain nightly
+	RUSTFLAGS="$(THREADS_FLAGS)" cargo +nightly build --release --locked --lib --target $(WASM_TARGET) \
+	  --features threads --target-dir target/threads -Z build-std=panic_abort,std
+	rm -rf pkg/threads
+	$(CARGO_BIN)/wasm-bindgen --target web --remove-name-section --out-dir pkg/threads --out-name engine \
+	  target/threads/$(WASM_TARGET)/release/image_classifier.wasm
+	sed -i "s#import('../../..')#import('../../../engine.js')#" pkg/threads/snippets/wasm-bindgen-rayon-*/src/workerHelpers.js
+	grep -q "import('../../../engine.js')" pkg/threads/snippets/wasm-bindgen-rayon-*/src/workerHelpers.js
 
 # ---- Tests ----------------------------------------------------------------------------------
 rust-test: model pnasnet

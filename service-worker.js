@@ -3,8 +3,12 @@
 //
 // - The app shell (page, scripts, wasm, models/index.json) is precached per build, in a cache named
 //   after the build's version: a new build installs a new cache and the old one is deleted when
-//   it takes over, so a page never mixes files of two builds. The file list and the version come
+//   it takes over, so a page never mixes files of two builds. A new build takes over only when
+//   the page asks it to and no other window of the app is open (message "activate-update"): the
+//   page asks before it has loaded anything, or when the visitor clicks "Update". The file list and the version come
 //   from offline-manifest.js, written by tools/offline_manifest.py (`make build`, `make dist`).
+//   Its "lazy" files (the multi-threaded build, used only on cross-origin isolated pages) join the
+//   same versioned cache the first time they are used.
 // - Model bundles are cached once, in one cache shared by all builds, when the page first loads
 //   them: network files cache-first (they are large and the worker checks their sha256 against
 //   model.json on every load; on a mismatch it refetches with cache: 'reload', which bypasses
@@ -14,12 +18,13 @@
 
 importScripts('./offline-manifest.js');
 
-const { version, shell } = self.OFFLINE_MANIFEST;
+const { version, shell, lazy = [] } = self.OFFLINE_MANIFEST;
 const SHELL_PREFIX = 'image-classifier-shell-';
 const SHELL_CACHE = `${SHELL_PREFIX}${version}`;
 const MODEL_CACHE = 'image-classifier-models';
 const scope = new URL(self.registration.scope);
 const shellUrls = new Set(shell.map((path) => new URL(path, scope).href));
+const lazyUrls = new Set(lazy.map((path) => new URL(path, scope).href));
 const indexUrl = new URL('index.html', scope).href;
 const modelsPrefix = new URL('models/', scope).href;
 
@@ -29,7 +34,18 @@ self.addEventListener('install', (event) => {
       const cache = await caches.open(SHELL_CACHE);
       // cache: 'reload' so the new cache never takes a stale copy from the HTTP cache.
       await cache.addAll([...shellUrls].map((url) => new Request(url, { cache: 'reload' })));
-      await self.skipWaiting();
+    })(),
+  );
+});
+
+self.addEventListener('message', (event) => {
+  if (event.data?.type !== 'activate-update') return;
+  event.waitUntil(
+    (async () => {
+      // Taking over while another window runs the old build would switch it mid-session.
+      const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+      if (windows.length <= 1) await self.skipWaiting();
+      else event.source?.postMessage({ type: 'update-blocked', windows: windows.length });
     })(),
   );
 });
@@ -55,6 +71,8 @@ self.addEventListener('fetch', (event) => {
     event.respondWith(fromShell(indexUrl, request));
   } else if (shellUrls.has(url.href)) {
     event.respondWith(fromShell(url.href, request));
+  } else if (lazyUrls.has(url.href)) {
+    event.respondWith(fromShellOrFill(url.href, request, event));
   } else if (url.href.startsWith(modelsPrefix)) {
     const small = url.pathname.endsWith('.json');
     event.respondWith(small ? networkFirst(request, event) : modelFile(request, event));
@@ -62,9 +80,20 @@ self.addEventListener('fetch', (event) => {
   // Anything else goes to the network as if there were no service worker.
 });
 
+// caches.match with a cacheName never re-creates a cache that activation deleted.
 async function fromShell(url, request) {
-  const cached = await caches.open(SHELL_CACHE).then((cache) => cache.match(url));
-  return cached ?? fetch(request);
+  return (await caches.match(url, { cacheName: SHELL_CACHE })) ?? fetch(request);
+}
+
+async function fromShellOrFill(url, request, event) {
+  const cached = await caches.match(url, { cacheName: SHELL_CACHE });
+  if (cached) return cached;
+  const response = await fetch(request);
+  if (response.status === 200) {
+    const copy = response.clone(); // now, before the page starts reading the body
+    event.waitUntil(caches.open(SHELL_CACHE).then((cache) => cache.put(url, copy)));
+  }
+  return response;
 }
 
 async function networkFirst(request, event) {

@@ -45,14 +45,14 @@ function toTensor(image, input) {
 const now = () => performance.now();
 
 window.bench = {
-  async ours({ bundle, crop, runs }) {
+  async ours({ bundle, crop, runs, threads }) {
     const image = await cropPixels(crop);
     const classifier = new ClassifierWorker();
     try {
       // Load = fetch from loopback to ready to run, for both engines: ours streams the download
       // into wasm memory and hashes it on the way, so there is no "bytes in memory" moment.
       let t = now();
-      const info = await classifier.load(bundle);
+      const info = await classifier.load(bundle, { threads });
       const loadMs = now() - t;
       t = now();
       await classifier.outputs(image, { prepared: true });
@@ -63,7 +63,7 @@ window.bench = {
         await classifier.outputs(image, { prepared: true });
         times.push(now() - t);
       }
-      return { loadMs, firstMs, times, peakBytes: info.wasmMemoryBytes };
+      return { loadMs, firstMs, times, peakBytes: info.wasmMemoryBytes, threadsUsed: info.threads };
     } finally {
       classifier.terminate();
     }

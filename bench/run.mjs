@@ -54,7 +54,7 @@ for (const model of values.models.split(',')) {
   }
   for (const threads of THREADS) {
     const page = await benchPage();
-    const ours = { load: [], first: [], times: [], peak: 0 };
+    const ours = { load: [], first: [], times: [], peak: 0, threads: new Set() };
     const ort = { load: [], first: [], times: [] };
     for (let r = 0; r < ROUNDS; r++) {
       // Alternate which engine goes first in each round.
@@ -69,6 +69,7 @@ for (const model of values.models.split(',')) {
         acc.first.push(res.firstMs);
         acc.times.push(...res.times);
         if (res.peakBytes) ours.peak = Math.max(ours.peak, res.peakBytes);
+        if (res.threadsUsed) ours.threads.add(res.threadsUsed);
       }
       console.error(`${model} threads=${threads} round ${r + 1}/${ROUNDS} done`);
     }
@@ -76,7 +77,7 @@ for (const model of values.models.split(',')) {
     const entry = {
       model,
       threads,
-      ours_threads_used: 1, // single-threaded build so far
+      ours_threads_used: ours.threads.size === 1 ? [...ours.threads][0] : [...ours.threads].join('/'),
       ours_ms: round1(median(ours.times)),
       ours_p90_ms: round1(p90(ours.times)),
       ort_ms: round1(median(ort.times)),

@@ -9,6 +9,19 @@ use wasm_bindgen::prelude::*;
 
 use crate::{Bundle, Clock, Error, NetworkBytes};
 
+// Threads build only: `await initThreadPool(n)` starts n Web Workers sharing this module's
+// memory; `useThreadPool()` then routes tract's kernels to them.
+#[cfg(feature = "threads")]
+#[allow(unused_imports)] // re-exported for its #[wasm_bindgen] export `initThreadPool`
+pub use wasm_bindgen_rayon::init_thread_pool;
+
+#[cfg(feature = "threads")]
+#[wasm_bindgen(js_name = useThreadPool)]
+pub fn use_thread_pool() -> usize {
+    tract_linalg::multithread::set_default_executor(tract_linalg::multithread::Executor::RayonGlobal);
+    rayon::current_num_threads()
+}
+
 #[wasm_bindgen(start)]
 fn start() {
     // A Rust panic then shows its message in the console instead of "unreachable".

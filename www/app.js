@@ -71,7 +71,8 @@ async function loadModel(entry) {
     $('model-name').textContent = loaded.manifest.name;
     $('model-status').textContent =
       `Ready. Downloaded ${formatBytes(info.bytes)} in ${(info.downloadMs / 1000).toFixed(1)} s, ` +
-      `prepared in ${(info.loadMs / 1000).toFixed(1)} s; memory ${formatBytes(info.wasmMemoryBytes)}.`;
+      `prepared in ${(info.loadMs / 1000).toFixed(1)} s; ${info.threads} thread${info.threads > 1 ? 's' : ''}, ` +
+      `memory ${formatBytes(info.wasmMemoryBytes)}.`;
     refreshState();
     showOfflineReady(entry.url, loaded.manifest, attempt);
   } catch (err) {
@@ -134,19 +135,60 @@ async function startOffline() {
     return;
   }
   setOffline('pending', '');
+  let registration;
   try {
     // updateViaCache 'none': a new build's offline-manifest.js is seen even behind HTTP caching.
-    await navigator.serviceWorker.register('service-worker.js', { updateViaCache: 'none' });
+    registration = await navigator.serviceWorker.register('service-worker.js', { updateViaCache: 'none' });
   } catch (err) {
     offlineSupported = false;
     setOffline('unavailable', `Offline use is not available: ${err.message}`);
     return;
+  }
+  watchForUpdates(registration);
+  if (registration.waiting && navigator.serviceWorker.controller) {
+    // A new build is installed and nothing is loaded yet: switch to it now. The page reloads,
+    // unless another window still runs this build; then this one carries on with it too.
+    await applyUpdate(registration);
   }
   if (navigator.serviceWorker.controller) return;
   const controlled = new Promise((resolve) =>
     navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true }),
   );
   await Promise.race([controlled, new Promise((resolve) => setTimeout(resolve, OFFLINE_WAIT_MS))]);
+}
+
+// A new build found while this page runs: offer to switch (root.dataset.update = "ready").
+function watchForUpdates(registration) {
+  registration.addEventListener('updatefound', () => {
+    const incoming = registration.installing;
+    incoming?.addEventListener('statechange', () => {
+      if (incoming.state === 'installed' && navigator.serviceWorker.controller) {
+        root.dataset.update = 'ready';
+        $('update-button').hidden = false;
+      }
+    });
+  });
+  $('update-button').addEventListener('click', () => applyUpdate(registration));
+}
+
+// Ask the waiting build to take over; the page reloads when it does. Resolves only if it refuses
+// because other windows of the app are open (it never switches them mid-session).
+function applyUpdate(registration) {
+  if (!registration.waiting) return Promise.resolve();
+  return new Promise((resolve) => {
+    const onChange = () => location.reload();
+    const onMessage = (event) => {
+      if (event.data?.type !== 'update-blocked') return;
+      navigator.serviceWorker.removeEventListener('controllerchange', onChange);
+      navigator.serviceWorker.removeEventListener('message', onMessage);
+      $('offline-status').textContent =
+        'A new version is ready: close the other tabs of this page, then reload, to switch to it.';
+      resolve();
+    };
+    navigator.serviceWorker.addEventListener('controllerchange', onChange, { once: true });
+    navigator.serviceWorker.addEventListener('message', onMessage);
+    registration.waiting.postMessage({ type: 'activate-update' });
+  });
 }
 
 // Once a model is ready: is its network file in the offline cache yet? (The service worker

@@ -43,6 +43,7 @@ async function visit() {
 test('first visit from a sub-path: classifies like the CLI and becomes offline-ready', async () => {
   await visit();
   assert.equal(await page.evaluate(() => crossOriginIsolated), false, 'a plain host sends no COOP/COEP');
+  assert.match(await page.textContent('#model-status'), / 1 thread,/, 'not isolated: the single-threaded build');
   assert.match(await page.textContent('#offline-status'), /Ready for offline use/);
   assertSameAsCli(await uploadPhoto(page, 'tests/photos/dog.jpg'), 'tests/photos/dog.jpg');
   assert.equal(host.requests.filter(isModelFile).length, 1, 'the model was downloaded once');
@@ -68,7 +69,7 @@ test('with the network off, the page reloads and classifies', async () => {
   }
 });
 
-test('a new build replaces the cached shell and keeps the cached model', async () => {
+test('a new build is offered, replaces the cached shell and keeps the cached model', async () => {
   const shellCaches = () =>
     page.evaluate(async () => (await caches.keys()).filter((k) => k.startsWith('image-classifier-shell-')));
   const [old] = await shellCaches();
@@ -77,16 +78,16 @@ test('a new build replaces the cached shell and keeps the cached model', async (
   appendFileSync(path.join(site, 'www/style.css'), '\n/* new build */\n');
   execFileSync('python3', [path.join(ROOT, 'tools/offline_manifest.py'), site]);
   host.requests.length = 0;
-  await page.reload(); // the browser checks the service worker (and its imports) for updates
-  await page.waitForFunction(
-    async (old) => {
-      const keys = (await caches.keys()).filter((k) => k.startsWith('image-classifier-shell-'));
-      return keys.length === 1 && keys[0] !== old;
-    },
-    old,
-    { timeout: 60_000, polling: 250 },
-  );
+  // The browser checks the service worker (and its imports) on navigation, installs the new
+  // build beside the old one, and the running page (still the old build) offers to switch.
   await visit();
+  assert.deepEqual((await shellCaches()).includes(old), true, 'the old build stays until the switch');
+  await page.waitForSelector('html[data-update="ready"]', { timeout: 60_000 });
+  await Promise.all([page.waitForEvent('load', { timeout: 60_000 }), page.click('#update-button')]);
+  await page.waitForSelector('html[data-state="ready"]', { timeout: 120_000 });
+  const shells = await shellCaches();
+  assert.equal(shells.length, 1, `one shell cache: ${shells}`);
+  assert.notEqual(shells[0], old, 'the old build was replaced');
   const css = await page.evaluate(async () => (await fetch('www/style.css')).text());
   assert.match(css, /new build/, 'the page now gets the new build');
   assert.deepEqual(host.requests.filter(isModelFile), [], 'the model stays cached across builds');

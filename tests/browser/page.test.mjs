@@ -29,6 +29,10 @@ test('the page shows the model and is ready', async () => {
   assert.equal(await page.textContent('#model-name'), 'EfficientNet-Lite0');
   assert.match(await page.textContent('#model-status'), /^Ready\./);
   assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'served with COOP/COEP');
+  // Cross-origin isolated: the multi-threaded build, on all cores (up to 8).
+  const cores = await page.evaluate(() => Math.min(navigator.hardwareConcurrency, 8));
+  const threads = Number((await page.textContent('#model-status')).match(/(\d+) threads?,/)[1]);
+  assert.equal(threads, cores);
 });
 
 for (const photo of [

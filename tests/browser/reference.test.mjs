@@ -20,18 +20,19 @@ after(async () => {
   server?.close();
 });
 
-// Raw outputs of the wasm classifier (in its worker) for each reference crop.
-async function wasmOutputs(bundle, referenceDir) {
+// Raw outputs of the wasm classifier (in its worker) for each reference crop, with the
+// single-threaded build (threads = 1) or the multi-threaded one (the page is cross-origin isolated).
+async function wasmOutputs(bundle, referenceDir, threads) {
   const reference = JSON.parse(readFileSync(path.join(ROOT, referenceDir, 'reference.json'), 'utf8'));
   const page = await browser.newPage();
   await page.goto(server.url);
   const names = Object.keys(reference.photos);
   const outputs = await page.evaluate(
-    async ({ bundle, referenceDir, names }) => {
+    async ({ bundle, referenceDir, names, threads }) => {
       const { ClassifierWorker } = await import('/pkg/classifier-client.js');
       const classifier = new ClassifierWorker();
-      await classifier.load(bundle);
-      const result = {};
+      const info = await classifier.load(bundle, { threads });
+      const result = { threadsUsed: info.threads };
       for (const name of names) {
         const crop = await (await fetch(`/${referenceDir}/${name.replace(/\.[^.]+$/, '.png')}`)).blob();
         result[name] = await classifier.outputs(await createImageBitmap(crop), { prepared: true });
@@ -39,10 +40,12 @@ async function wasmOutputs(bundle, referenceDir) {
       classifier.terminate();
       return result;
     },
-    { bundle, referenceDir, names },
+    { bundle, referenceDir, names, threads },
   );
   await page.close();
-  return { reference, outputs };
+  const { threadsUsed, ...perPhoto } = outputs;
+  assert.equal(threadsUsed, threads, 'the engine runs on the requested number of threads');
+  return { reference, outputs: perPhoto };
 }
 
 function maxAbsDiff(a, b) {
@@ -50,12 +53,15 @@ function maxAbsDiff(a, b) {
   return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 }
 
-for (const [bundle, referenceDir] of [
-  ['models/efficientnet-lite0', 'tests/reference/efficientnet-lite0'],
-  [PNASNET, 'target/reference/pnasnet5large-random'],
+for (const [bundle, referenceDir, threads] of [
+  ['models/efficientnet-lite0', 'tests/reference/efficientnet-lite0', 1],
+  ['models/efficientnet-lite0', 'tests/reference/efficientnet-lite0', 2],
+  [PNASNET, 'target/reference/pnasnet5large-random', 1],
+  [PNASNET, 'target/reference/pnasnet5large-random', 2],
 ]) {
-  test(`wasm tract matches onnxruntime on ${path.basename(bundle)}`, { timeout: 600_000 }, async () => {
-    const { reference, outputs } = await wasmOutputs(bundle, referenceDir);
+  const name = `${path.basename(bundle)}, ${threads} thread${threads > 1 ? 's' : ''}`;
+  test(`wasm tract matches onnxruntime on ${name}`, { timeout: 600_000 }, async () => {
+    const { reference, outputs } = await wasmOutputs(bundle, referenceDir, threads);
     let worst = 0;
     for (const [name, expected] of Object.entries(reference.photos)) {
       const scale = Math.max(...expected.outputs.map(Math.abs));
@@ -64,7 +70,7 @@ for (const [bundle, referenceDir] of [
       assert.ok(d <= 1e-3, `${name}: max |wasm tract - onnxruntime| = ${d}`);
       worst = Math.max(worst, d);
     }
-    console.log(`# ${path.basename(bundle)}: max |wasm tract - onnxruntime| = ${worst.toExponential(2)}`);
+    console.log(`# ${name}: max |wasm tract - onnxruntime| = ${worst.toExponential(2)}`);
   });
 }
 

@@ -33,6 +33,8 @@ export interface LoadInfo {
   bytes: number;
   downloadMs: number;
   loadMs: number;
+  /** Threads inference runs on (1 unless the page is cross-origin isolated). */
+  threads: number;
   wasmMemoryBytes: number;
 }
 
@@ -68,10 +70,16 @@ export type ImageSource =
   | HTMLVideoElement
   | OffscreenCanvas;
 
+/** The default thread count: all cores (at most 8) on a cross-origin isolated page, else 1. */
+export function defaultThreads(): number;
+
 export class ImageClassifier {
   private constructor();
   /** Download and prepare the bundle at `modelUrl` (a folder holding model.json) in a new worker. */
-  static load(modelUrl: string | URL, options?: { onProgress?: (progress: Progress) => void }): Promise<ImageClassifier>;
+  static load(
+    modelUrl: string | URL,
+    options?: { onProgress?: (progress: Progress) => void; threads?: number },
+  ): Promise<ImageClassifier>;
   readonly manifest: Manifest;
   readonly loadInfo: LoadInfo;
   /** Top-k classes of an image; inference runs in the worker. */

@@ -46,6 +46,12 @@ async function toPixels(source) {
   );
 }
 
+// All cores (up to 8: tract's kernels gain little beyond) where threads can be used at all.
+export function defaultThreads() {
+  if (!globalThis.crossOriginIsolated) return 1;
+  return Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 8));
+}
+
 export class ImageClassifier {
   #worker;
   #info;
@@ -57,12 +63,14 @@ export class ImageClassifier {
 
   /**
    * Download and prepare the bundle at `modelUrl` (a folder holding model.json; relative URLs are
-   * resolved against the page). `onProgress({loaded, total})` reports download bytes.
+   * resolved against the page). `onProgress({loaded, total})` reports download bytes. `threads`:
+   * how many threads inference may use (default: all cores when the page is cross-origin
+   * isolated, else 1); `loadInfo.threads` says how many it got.
    */
-  static async load(modelUrl, { onProgress } = {}) {
+  static async load(modelUrl, { onProgress, threads = defaultThreads() } = {}) {
     const worker = new ClassifierWorker();
     try {
-      const info = await worker.load(modelUrl, { onProgress });
+      const info = await worker.load(modelUrl, { onProgress, threads });
       return new ImageClassifier(worker, info);
     } catch (err) {
       worker.terminate();
@@ -75,7 +83,7 @@ export class ImageClassifier {
     return this.#info.manifest;
   }
 
-  /** Load figures: {bytes, downloadMs, loadMs, wasmMemoryBytes}. */
+  /** Load figures: {bytes, downloadMs, loadMs, threads, wasmMemoryBytes}. */
   get loadInfo() {
     const { manifest, ...figures } = this.#info;
     return figures;

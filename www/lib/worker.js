@@ -2,12 +2,10 @@
 // Protocol: requests {id, type, ...args}; answers {id, ok, result | error}; progress {id, progress}.
 // Requests run one at a time in arrival order, so a photo sent during loading waits for the model.
 
-import init, { Classifier, NetworkBuffer } from './engine.js';
 import { fetchBundle } from './fetch-bundle.js';
 
-const wasmReady = init();
-// Bytes of wasm linear memory: it only grows, so after a load it is the peak so far.
-const wasmMemoryBytes = async () => (await wasmReady).memory.buffer.byteLength;
+// The engine (one of the wasm builds) is chosen and started by the first load request.
+let engine = null; // {module, exports, threads}
 let classifier = null;
 let queue = Promise.resolve();
 
@@ -26,16 +24,38 @@ async function handle({ id, type, ...args }) {
   }
 }
 
+// `threads` > 1 picks the multi-threaded build, which needs SharedArrayBuffer, i.e. a
+// cross-origin isolated page; otherwise (or if it fails to start) the single-threaded build.
+// The literal import() paths let bundlers find both builds.
+async function startEngine(threads) {
+  if (threads > 1 && self.crossOriginIsolated) {
+    try {
+      const module = await import('./threads/engine.js');
+      const exports = await module.default();
+      await module.initThreadPool(threads);
+      return { module, exports, threads: module.useThreadPool() };
+    } catch (err) {
+      console.warn(`the multi-threaded engine did not start (${err.message}); using one thread`);
+    }
+  }
+  const module = await import('./engine.js');
+  return { module, exports: await module.default(), threads: 1 };
+}
+
+// Bytes of wasm linear memory: it only grows, so after a load it is the peak so far.
+const wasmMemoryBytes = () => engine.exports.memory.buffer.byteLength;
+
 const HANDLERS = {
-  async load({ url }, id) {
-    await wasmReady;
+  async load({ url, threads = 1 }, id) {
+    engine ??= await startEngine(threads);
+    const { Classifier, NetworkBuffer } = engine.module;
     const t0 = performance.now();
-    let fetched = await download(url, id, false);
+    let fetched = await download(NetworkBuffer, url, id, false);
     if (fetched.network.sha256 !== fetched.manifest.network?.sha256) {
       // A cached copy (HTTP cache, offline cache) can be stale or damaged: fetch once more from
       // the server. A second mismatch is reported by the Classifier below, with both digests.
       fetched.network.free();
-      fetched = await download(url, id, true);
+      fetched = await download(NetworkBuffer, url, id, true);
     }
     const { manifestText, labelsText, network, bytes } = fetched;
     const t1 = performance.now();
@@ -49,7 +69,8 @@ const HANDLERS = {
       bytes,
       downloadMs: t1 - t0,
       loadMs: t2 - t1,
-      wasmMemoryBytes: await wasmMemoryBytes(),
+      threads: engine.threads,
+      wasmMemoryBytes: wasmMemoryBytes(),
     };
   },
 
@@ -65,7 +86,7 @@ const HANDLERS = {
       preprocessMs: r.preprocess_ms,
       inferenceMs: r.inference_ms,
       totalMs: performance.now() - t0,
-      wasmMemoryBytes: await wasmMemoryBytes(),
+      wasmMemoryBytes: wasmMemoryBytes(),
     };
   },
 
@@ -82,7 +103,7 @@ const HANDLERS = {
 };
 
 // The bundle, its network streamed into a wasm-side buffer; a failed download frees its bytes.
-async function download(url, id, reload) {
+async function download(NetworkBuffer, url, id, reload) {
   let buffer = null;
   try {
     return await fetchBundle(

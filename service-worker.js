@@ -14,6 +14,11 @@
 //   model.json on every load; on a mismatch it refetches with cache: 'reload', which bypasses
 //   and replaces the cached copy), model.json and labels network-first so a new bundle is seen.
 //
+// - Cross-origin isolation on hosts that cannot send headers (GitHub Pages and the like): every
+//   response it hands out gets COOP/COEP/CORP headers, so after the first load the page is
+//   cross-origin isolated and can use the multi-threaded build. (The demo server and any host
+//   that sends the headers itself do not need this; the values are the same.)
+//
 // Registered by www/app.js with the page's own folder as scope, so it works under any base path.
 
 importScripts('./offline-manifest.js');
@@ -65,20 +70,37 @@ self.addEventListener('fetch', (event) => {
   const { request } = event;
   if (request.method !== 'GET') return;
   const url = new URL(request.url);
+  if (url.origin !== scope.origin) return; // other origins: as if there were no service worker
   url.search = '';
   url.hash = '';
+  let response;
   if (request.mode === 'navigate' && (url.href === scope.href || url.href === indexUrl)) {
-    event.respondWith(fromShell(indexUrl, request));
+    response = fromShell(indexUrl, request);
   } else if (shellUrls.has(url.href)) {
-    event.respondWith(fromShell(url.href, request));
+    response = fromShell(url.href, request);
   } else if (lazyUrls.has(url.href)) {
-    event.respondWith(fromShellOrFill(url.href, request, event));
+    response = fromShellOrFill(url.href, request, event);
   } else if (url.href.startsWith(modelsPrefix)) {
     const small = url.pathname.endsWith('.json');
-    event.respondWith(small ? networkFirst(request, event) : modelFile(request, event));
+    response = small ? networkFirst(request, event) : modelFile(request, event);
+  } else {
+    response = fetch(request);
   }
-  // Anything else goes to the network as if there were no service worker.
+  event.respondWith(response.then(isolated));
 });
+
+const ISOLATION_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
+function isolated(response) {
+  if (response.type === 'opaque' || response.type === 'opaqueredirect' || response.status === 0) return response;
+  const headers = new Headers(response.headers);
+  for (const [name, value] of Object.entries(ISOLATION_HEADERS)) headers.set(name, value);
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
 
 // caches.match with a cacheName never re-creates a cache that activation deleted.
 async function fromShell(url, request) {

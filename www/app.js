@@ -150,12 +150,22 @@ async function startOffline() {
     // unless another window still runs this build; then this one carries on with it too.
     await applyUpdate(registration);
   }
-  if (navigator.serviceWorker.controller) return;
-  const controlled = new Promise((resolve) =>
-    navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true }),
-  );
-  await Promise.race([controlled, new Promise((resolve) => setTimeout(resolve, OFFLINE_WAIT_MS))]);
+  if (!navigator.serviceWorker.controller) {
+    const controlled = new Promise((resolve) =>
+      navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true }),
+    );
+    await Promise.race([controlled, new Promise((resolve) => setTimeout(resolve, OFFLINE_WAIT_MS))]);
+  }
+  // On a host that cannot send COOP/COEP headers, the service worker adds them: one reload
+  // under its control makes the page cross-origin isolated (threads). Only once per tab session.
+  if (navigator.serviceWorker.controller && !crossOriginIsolated && !sessionStorage.getItem(ISOLATION_RELOAD)) {
+    sessionStorage.setItem(ISOLATION_RELOAD, '1');
+    location.reload();
+    await new Promise(() => {}); // the page is going away
+  }
 }
+
+const ISOLATION_RELOAD = 'image-classifier-isolation-reload';
 
 // A new build found while this page runs: offer to switch (root.dataset.update = "ready").
 function watchForUpdates(registration) {

@@ -17,11 +17,11 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT       ?= 8080
 PHOTOS     := $(wildcard tests/photos/*.jpg tests/photos/*.png)
 
-.PHONY: build dist demo test bench model pnasnet pkg pkg-threads cli serve reference check-reference rust-test browser-test \
+.PHONY: build dist demo test bench model pnasnet pkg pkg-relaxed pkg-threads cli serve reference check-reference rust-test browser-test \
         check-checkpoint-route check-types \
         tools-python wasm-tools browser-tools clean
 
-build: model pkg pkg-threads cli
+build: model pkg pkg-relaxed pkg-threads cli
 	$(PYTHON_SYS) tools/offline_manifest.py .
 
 # dist/: the static site (page, package, service worker, the listed model bundles).
@@ -82,12 +82,22 @@ pkg: wasm-tools
 	rm -f pkg/.gitignore
 	cp www/lib/* pkg/
 
-# pkg/threads/: the multi-threaded build, used when the page is cross-origin isolated. Needs the
-# nightly toolchain (std rebuilt with atomics); shared memory may grow to 4 GiB (wasm32's limit).
+# pkg/relaxed/: SIMD128 plus relaxed SIMD (tract's kernels use fused multiply-add), for browsers
+# that validate relaxed-SIMD code (feature-detected by the worker).
+pkg-relaxed: wasm-tools
+	RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" cargo build --release --locked --lib \
+	  --target $(WASM_TARGET) --target-dir target/relaxed
+	rm -rf pkg/relaxed
+	$(CARGO_BIN)/wasm-bindgen --target web --remove-name-section --out-dir pkg/relaxed --out-name engine \
+	  target/relaxed/$(WASM_TARGET)/release/image_classifier.wasm
+
+# pkg/threads/: the multi-threaded build (with relaxed SIMD), used when the page is cross-origin
+# isolated and the browser has relaxed SIMD. Needs the nightly toolchain (std rebuilt with
+# atomics); shared memory may grow to 4 GiB (wasm32's limit).
 # wasm-bindgen-rayon's worker helper imports its main module as '../../..' (a folder, which only
 # bundlers resolve); it is pointed at engine.js so the package also works without a bundler.
 # Since nightly-2025-10 rustc no longer adds the shared-memory linker flags for +atomics itself.
-THREADS_FLAGS := -C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128 \
+THREADS_FLAGS := -C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128,+relaxed-simd \
                  -C link-arg=--shared-memory -C link-arg=--max-memory=4294967296 \
                  -C link-arg=--import-memory -C link-arg=--export=__wasm_init_tls \
                  -C link-arg=--export=__tls_size -C link-arg=--export=__tls_align \

@@ -4,8 +4,8 @@
 
 The shell is the page and what it needs to start: index.html, the page's files in www/ (not
 www/lib/, whose modules reach the browser as pkg/), the JS package in pkg/ and models/index.json;
-it is precached. The lazy files (the multi-threaded build in pkg/threads/, used only on
-cross-origin isolated pages) go into the same versioned cache when first used. Model bundles
+it is precached. The lazy files (the other wasm builds, pkg/relaxed/ and pkg/threads/, of which
+a browser uses one) go into the same versioned cache when first used. Model bundles
 are not part of either: the service worker caches them when they are first loaded.
 The version is a sha256 over every listed file's path and bytes, so any change makes a new cache.
 Standard library only (it also runs outside the venv).
@@ -35,7 +35,8 @@ def shell_files(site):
 
 
 def lazy_files(site):
-    return files_in(site, "pkg/threads", True) if os.path.isdir(os.path.join(site, "pkg/threads")) else []
+    return [f for build in ("pkg/relaxed", "pkg/threads") if os.path.isdir(os.path.join(site, build))
+            for f in files_in(site, build, True)]
 
 
 def write(site):

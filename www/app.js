@@ -71,7 +71,8 @@ async function loadModel(entry) {
     $('model-name').textContent = loaded.manifest.name;
     $('model-status').textContent =
       `Ready. Downloaded ${formatBytes(info.bytes)} in ${(info.downloadMs / 1000).toFixed(1)} s, ` +
-      `prepared in ${(info.loadMs / 1000).toFixed(1)} s; ${info.threads} thread${info.threads > 1 ? 's' : ''}, ` +
+      `prepared in ${(info.loadMs / 1000).toFixed(1)} s; ${info.threads} thread${info.threads > 1 ? 's' : ''} ` +
+      `(${info.build}), ` +
       `memory ${formatBytes(info.wasmMemoryBytes)}.`;
     refreshState();
     showOfflineReady(entry.url, loaded.manifest, attempt);

@@ -46,7 +46,7 @@ test('first visit from a sub-path: classifies like the CLI and becomes offline-r
   // the multi-threaded build like on the demo server.
   assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'isolated by the service worker');
   const cores = await page.evaluate(() => Math.min(navigator.hardwareConcurrency, 8));
-  assert.match(await page.textContent('#model-status'), new RegExp(` ${cores} threads?,`));
+  assert.match(await page.textContent('#model-status'), new RegExp(` ${cores} threads? \\(threads\\+relaxed-simd\\),`));
   assert.match(await page.textContent('#offline-status'), /Ready for offline use/);
   assertSameAsCli(await uploadPhoto(page, 'tests/photos/dog.jpg'), 'tests/photos/dog.jpg');
   assert.equal(host.requests.filter(isModelFile).length, 1, 'the model was downloaded once');

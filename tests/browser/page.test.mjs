@@ -31,8 +31,9 @@ test('the page shows the model and is ready', async () => {
   assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'served with COOP/COEP');
   // Cross-origin isolated: the multi-threaded build, on all cores (up to 8).
   const cores = await page.evaluate(() => Math.min(navigator.hardwareConcurrency, 8));
-  const threads = Number((await page.textContent('#model-status')).match(/(\d+) threads?,/)[1]);
-  assert.equal(threads, cores);
+  const [, threads, build] = (await page.textContent('#model-status')).match(/(\d+) threads? \(([^)]+)\),/);
+  assert.equal(Number(threads), cores);
+  assert.equal(build, 'threads+relaxed-simd');
 });
 
 for (const photo of [

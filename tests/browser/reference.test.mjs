@@ -22,17 +22,17 @@ after(async () => {
 
 // Raw outputs of the wasm classifier (in its worker) for each reference crop, with the
 // single-threaded build (threads = 1) or the multi-threaded one (the page is cross-origin isolated).
-async function wasmOutputs(bundle, referenceDir, threads) {
+async function wasmOutputs(bundle, referenceDir, threads, relaxedSimd, expectedBuild) {
   const reference = JSON.parse(readFileSync(path.join(ROOT, referenceDir, 'reference.json'), 'utf8'));
   const page = await browser.newPage();
   await page.goto(server.url);
   const names = Object.keys(reference.photos);
   const outputs = await page.evaluate(
-    async ({ bundle, referenceDir, names, threads }) => {
+    async ({ bundle, referenceDir, names, threads, relaxedSimd }) => {
       const { ClassifierWorker } = await import('/pkg/classifier-client.js');
       const classifier = new ClassifierWorker();
-      const info = await classifier.load(bundle, { threads });
-      const result = { threadsUsed: info.threads };
+      const info = await classifier.load(bundle, { threads, relaxedSimd });
+      const result = { threadsUsed: info.threads, build: info.build };
       for (const name of names) {
         const crop = await (await fetch(`/${referenceDir}/${name.replace(/\.[^.]+$/, '.png')}`)).blob();
         result[name] = await classifier.outputs(await createImageBitmap(crop), { prepared: true });
@@ -40,11 +40,12 @@ async function wasmOutputs(bundle, referenceDir, threads) {
       classifier.terminate();
       return result;
     },
-    { bundle, referenceDir, names, threads },
+    { bundle, referenceDir, names, threads, relaxedSimd },
   );
   await page.close();
-  const { threadsUsed, ...perPhoto } = outputs;
+  const { threadsUsed, build, ...perPhoto } = outputs;
   assert.equal(threadsUsed, threads, 'the engine runs on the requested number of threads');
+  assert.equal(build, expectedBuild);
   return { reference, outputs: perPhoto };
 }
 
@@ -53,15 +54,19 @@ function maxAbsDiff(a, b) {
   return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 }
 
-for (const [bundle, referenceDir, threads] of [
-  ['models/efficientnet-lite0', 'tests/reference/efficientnet-lite0', 1],
-  ['models/efficientnet-lite0', 'tests/reference/efficientnet-lite0', 2],
-  [PNASNET, 'target/reference/pnasnet5large-random', 1],
-  [PNASNET, 'target/reference/pnasnet5large-random', 2],
-]) {
-  const name = `${path.basename(bundle)}, ${threads} thread${threads > 1 ? 's' : ''}`;
+// Every wasm build: [threads, relaxedSimd] -> the build that must run (Chromium has relaxed SIMD).
+const BUILDS = [
+  [1, false, 'simd128'],
+  [1, true, 'relaxed-simd'],
+  [2, true, 'threads+relaxed-simd'],
+];
+for (const [bundle, referenceDir] of [
+  ['models/efficientnet-lite0', 'tests/reference/efficientnet-lite0'],
+  [PNASNET, 'target/reference/pnasnet5large-random'],
+]) for (const [threads, relaxedSimd, build] of BUILDS) {
+  const name = `${path.basename(bundle)}, ${build}, ${threads} thread${threads > 1 ? 's' : ''}`;
   test(`wasm tract matches onnxruntime on ${name}`, { timeout: 600_000 }, async () => {
-    const { reference, outputs } = await wasmOutputs(bundle, referenceDir, threads);
+    const { reference, outputs } = await wasmOutputs(bundle, referenceDir, threads, relaxedSimd, build);
     let worst = 0;
     for (const [name, expected] of Object.entries(reference.photos)) {
       const scale = Math.max(...expected.outputs.map(Math.abs));

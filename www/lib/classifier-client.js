@@ -21,10 +21,11 @@ export class ClassifierWorker {
 
   // Load the bundle at `url` (a folder holding model.json); resolves with its manifest and timings.
   // A relative `url` is resolved against the page, not the worker script. `threads` > 1 asks for
-  // the multi-threaded build (used only where the page is cross-origin isolated).
-  load(url, { onProgress, threads = 1 } = {}) {
+  // the multi-threaded build (used only where the page is cross-origin isolated);
+  // `relaxedSimd: false` forces the plain SIMD128 build.
+  load(url, { onProgress, threads = 1, relaxedSimd = true } = {}) {
     const absolute = new URL(url, globalThis.document?.baseURI ?? self.location.href).href;
-    return this.#request('load', { url: absolute, threads }, [], onProgress);
+    return this.#request('load', { url: absolute, threads, relaxedSimd }, [], onProgress);
   }
 
   // `image`: an ImageBitmap (transferred, so it is unusable afterwards) or ImageData.

@@ -35,6 +35,8 @@ export interface LoadInfo {
   loadMs: number;
   /** Threads inference runs on (1 unless the page is cross-origin isolated). */
   threads: number;
+  /** The wasm build that runs. */
+  build: 'threads+relaxed-simd' | 'relaxed-simd' | 'simd128';
   wasmMemoryBytes: number;
 }
 
@@ -78,7 +80,7 @@ export class ImageClassifier {
   /** Download and prepare the bundle at `modelUrl` (a folder holding model.json) in a new worker. */
   static load(
     modelUrl: string | URL,
-    options?: { onProgress?: (progress: Progress) => void; threads?: number },
+    options?: { onProgress?: (progress: Progress) => void; threads?: number; relaxedSimd?: boolean },
   ): Promise<ImageClassifier>;
   readonly manifest: Manifest;
   readonly loadInfo: LoadInfo;

@@ -65,12 +65,14 @@ export class ImageClassifier {
    * Download and prepare the bundle at `modelUrl` (a folder holding model.json; relative URLs are
    * resolved against the page). `onProgress({loaded, total})` reports download bytes. `threads`:
    * how many threads inference may use (default: all cores when the page is cross-origin
-   * isolated, else 1); `loadInfo.threads` says how many it got.
+   * isolated, else 1); `loadInfo.threads` says how many it got and `loadInfo.build` which wasm
+   * build runs ("threads+relaxed-simd", "relaxed-simd" or "simd128"). `relaxedSimd: false`
+   * forces the plain SIMD128 build.
    */
-  static async load(modelUrl, { onProgress, threads = defaultThreads() } = {}) {
+  static async load(modelUrl, { onProgress, threads = defaultThreads(), relaxedSimd = true } = {}) {
     const worker = new ClassifierWorker();
     try {
-      const info = await worker.load(modelUrl, { onProgress, threads });
+      const info = await worker.load(modelUrl, { onProgress, threads, relaxedSimd });
       return new ImageClassifier(worker, info);
     } catch (err) {
       worker.terminate();
@@ -83,7 +85,7 @@ export class ImageClassifier {
     return this.#info.manifest;
   }
 
-  /** Load figures: {bytes, downloadMs, loadMs, threads, wasmMemoryBytes}. */
+  /** Load figures: {bytes, downloadMs, loadMs, threads, build, wasmMemoryBytes}. */
   get loadInfo() {
     const { manifest, ...figures } = this.#info;
     return figures;

@@ -5,7 +5,7 @@
 import { fetchBundle } from './fetch-bundle.js';
 
 // The engine (one of the wasm builds) is chosen and started by the first load request.
-let engine = null; // {module, exports, threads}
+let engine = null; // {module, exports, threads, build}
 let classifier = null;
 let queue = Promise.resolve();
 
@@ -24,30 +24,43 @@ async function handle({ id, type, ...args }) {
   }
 }
 
-// `threads` > 1 picks the multi-threaded build, which needs SharedArrayBuffer, i.e. a
-// cross-origin isolated page; otherwise (or if it fails to start) the single-threaded build.
-// The literal import() paths let bundlers find both builds.
-async function startEngine(threads) {
-  if (threads > 1 && self.crossOriginIsolated) {
+// Does this browser validate relaxed-SIMD code? (A function using i8x16.relaxed_swizzle.)
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253,
+  15, 253, 128, 2, 11,
+]);
+const hasRelaxedSimd = () => WebAssembly.validate(RELAXED_SIMD_PROBE);
+
+// The best build this browser runs: threads (needs SharedArrayBuffer, i.e. a cross-origin
+// isolated page, and relaxed SIMD, which that build also uses) when more than one thread is
+// asked for; else relaxed SIMD; else plain SIMD128. `relaxedSimd: false` forces plain SIMD128.
+// The literal import() paths let bundlers find every build.
+async function startEngine(threads, relaxedSimd) {
+  const relaxed = relaxedSimd && hasRelaxedSimd();
+  if (threads > 1 && relaxed && self.crossOriginIsolated) {
     try {
       const module = await import('./threads/engine.js');
       const exports = await module.default();
       await module.initThreadPool(threads);
-      return { module, exports, threads: module.useThreadPool() };
+      return { module, exports, threads: module.useThreadPool(), build: 'threads+relaxed-simd' };
     } catch (err) {
       console.warn(`the multi-threaded engine did not start (${err.message}); using one thread`);
     }
   }
+  if (relaxed) {
+    const module = await import('./relaxed/engine.js');
+    return { module, exports: await module.default(), threads: 1, build: 'relaxed-simd' };
+  }
   const module = await import('./engine.js');
-  return { module, exports: await module.default(), threads: 1 };
+  return { module, exports: await module.default(), threads: 1, build: 'simd128' };
 }
 
 // Bytes of wasm linear memory: it only grows, so after a load it is the peak so far.
 const wasmMemoryBytes = () => engine.exports.memory.buffer.byteLength;
 
 const HANDLERS = {
-  async load({ url, threads = 1 }, id) {
-    engine ??= await startEngine(threads);
+  async load({ url, threads = 1, relaxedSimd = true }, id) {
+    engine ??= await startEngine(threads, relaxedSimd);
     const { Classifier, NetworkBuffer } = engine.module;
     const t0 = performance.now();
     let fetched = await download(NetworkBuffer, url, id, false);
@@ -70,6 +83,7 @@ const HANDLERS = {
       downloadMs: t1 - t0,
       loadMs: t2 - t1,
       threads: engine.threads,
+      build: engine.build,
       wasmMemoryBytes: wasmMemoryBytes(),
     };
   },

@@ -241,6 +241,16 @@ function renderTop(top) {
   );
 }
 
+// Draw the photo into the preview canvas at display size (at most 2x the CSS box for sharpness).
+function showPreview(canvas, bitmap, name) {
+  const scale = Math.min(1, 1280 / Math.max(bitmap.width, bitmap.height));
+  canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+  canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+  canvas.getContext('2d').drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  canvas.setAttribute('aria-label', `Your photo: ${name}`);
+  canvas.hidden = false;
+}
+
 async function classifyBlob(blob, name = 'photo') {
   if (!modelReady) {
     showError('The model is not ready yet; try again in a moment.');
@@ -251,11 +261,17 @@ async function classifyBlob(blob, name = 'photo') {
   inFlight++;
   refreshState();
   const preview = $('preview');
-  if (preview.src) URL.revokeObjectURL(preview.src);
-  preview.src = URL.createObjectURL(blob);
-  preview.alt = `Your photo: ${name}`;
   try {
-    const result = await classifier.classify(blob, { topK: TOP_K });
+    // Decoded once here (EXIF orientation applied): drawn as the preview, then classified.
+    // A canvas rather than a blob: URL image, so a strict Content-Security-Policy holds.
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(blob, { imageOrientation: 'from-image' });
+    } catch {
+      throw new Error(`this file is not an image the browser can read${blob.type ? ` (type ${blob.type})` : ''}`);
+    }
+    showPreview(preview, bitmap, name);
+    const result = await classifier.classify(bitmap, { topK: TOP_K });
     if (request === latestRequest) {
       renderTop(result.top);
       $('timing').textContent =
@@ -265,8 +281,7 @@ async function classifyBlob(blob, name = 'photo') {
   } catch (err) {
     if (request === latestRequest) {
       showError(`${name}: ${err.message}`);
-      preview.removeAttribute('src'); // no broken-image icon for a file that is not a photo
-      preview.alt = 'No photo';
+      preview.hidden = true;
     }
   } finally {
     inFlight--;

@@ -62,9 +62,10 @@ const TYPES = {
   '.jpg': 'image/jpeg',
 };
 
-// A plain static host (like GitHub Pages: no COOP/COEP, no special headers) serving `dir` under
-// the URL path `base` (e.g. "/some/sub/dir/"); `requests` lists every path asked for.
-export async function startStaticHost(dir, base = '/') {
+// A plain static host (like GitHub Pages: no COOP/COEP, no special headers unless `headers` adds
+// some) serving `dir` under the URL path `base` (e.g. "/some/sub/dir/"); `requests` lists every
+// path asked for.
+export async function startStaticHost(dir, base = '/', headers = {}) {
   const requests = [];
   const server = http.createServer(async (req, res) => {
     const pathname = decodeURIComponent(new URL(req.url, 'http://x').pathname);
@@ -79,6 +80,7 @@ export async function startStaticHost(dir, base = '/') {
         'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream',
         'Content-Length': body.length,
         'Cache-Control': 'no-cache',
+        ...headers,
       });
       res.end(body);
     } catch {

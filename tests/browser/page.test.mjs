@@ -34,6 +34,7 @@ test('the page shows the model and is ready', async () => {
   const [, threads, build] = (await page.textContent('#model-status')).match(/(\d+) threads? \(([^)]+)\),/);
   assert.equal(Number(threads), cores);
   assert.equal(build, 'threads+relaxed-simd');
+  assert.equal(await page.isHidden('#update-button'), true, 'no update offered on a first visit');
 });
 
 for (const photo of [

@@ -17,7 +17,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT       ?= 8080
 PHOTOS     := $(wildcard tests/photos/*.jpg tests/photos/*.png)
 
-.PHONY: build dist demo test bench model pnasnet pkg pkg-relaxed pkg-threads cli serve reference check-reference rust-test browser-test \
+.PHONY: build dist bad-images demo test bench model pnasnet pkg pkg-relaxed pkg-threads cli serve reference check-reference rust-test browser-test \
         check-checkpoint-route check-types \
         tools-python wasm-tools browser-tools clean
 
@@ -114,7 +114,11 @@ pkg-threads: wasm-tools
 	grep -q "import('../../../engine.js')" pkg/threads/snippets/wasm-bindgen-rayon-*/src/workerHelpers.js
 
 # ---- Tests ----------------------------------------------------------------------------------
-rust-test: model pnasnet
+# Awkward and broken image files for the CLI and page tests (tools/bad_images.py).
+bad-images: $(VENV)/.installed
+	$(PY) tools/bad_images.py target/bad-images
+
+rust-test: model pnasnet bad-images
 	cargo test --release --locked
 
 check-reference: model
@@ -132,7 +136,7 @@ browser-tools:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 	@[ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --silent --no-audit --no-fund
 
-browser-test: build dist browser-tools
+browser-test: build dist bad-images browser-tools
 	node --test --test-concurrency=1 tests/browser/
 
 # The package's TypeScript types against tests/types/usage.ts (tsc from npm, no output written).

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbaImage};
 
+use crate::preprocess::MAX_PIXELS;
 use crate::Error;
 
 pub struct Rgba {
@@ -36,6 +37,14 @@ pub fn decode(bytes: &[u8]) -> Result<Rgba, Error> {
     let mut decoder = ImageReader::with_format(Cursor::new(bytes), format)
         .into_decoder()
         .map_err(|e| damaged(&e))?;
+    // Refuse from the header, before allocating width x height x 4 bytes.
+    let (width, height) = decoder.dimensions();
+    if width as u64 * height as u64 > MAX_PIXELS {
+        return Err(Error::Image(format!(
+            "the image is {width}x{height} pixels; at most {} megapixels are supported",
+            MAX_PIXELS / 1_000_000
+        )));
+    }
     let orientation = decoder.orientation().map_err(|e| damaged(&e))?;
     let libjpeg = (format == ImageFormat::Jpeg).then(|| decode_jpeg(bytes)).flatten();
     let mut photo = match libjpeg {
@@ -50,9 +59,21 @@ pub fn decode(bytes: &[u8]) -> Result<Rgba, Error> {
 }
 
 /// libjpeg-turbo decode with its defaults (accurate integer IDCT, fancy upsampling);
-/// None if it cannot produce RGBA from this file.
+/// None if it cannot produce RGBA from this file (the image crate then tries).
 fn decode_jpeg(bytes: &[u8]) -> Option<RgbaImage> {
-    let mut jpeg = mozjpeg::Decompress::new_mem(bytes).ok()?.rgba().ok()?;
+    // libjpeg reports fatal errors by unwinding (the mozjpeg crate's `unwinding` feature, without
+    // the panic hook): contain them here, so a bad file is an error, never an abort.
+    std::panic::catch_unwind(|| decode_jpeg_unguarded(bytes)).ok().flatten()
+}
+
+fn decode_jpeg_unguarded(bytes: &[u8]) -> Option<RgbaImage> {
+    use mozjpeg::ColorSpace::{JCS_CMYK, JCS_YCCK};
+    let jpeg = mozjpeg::Decompress::new_mem(bytes).ok()?;
+    // libjpeg-turbo cannot convert CMYK/YCCK to RGB; leave those to the image crate.
+    if matches!(jpeg.color_space(), JCS_CMYK | JCS_YCCK) {
+        return None;
+    }
+    let mut jpeg = jpeg.rgba().ok()?;
     let (w, h) = (jpeg.width() as u32, jpeg.height() as u32);
     let pixels: Vec<[u8; 4]> = jpeg.read_scanlines().ok()?;
     jpeg.finish().ok()?;

@@ -88,3 +88,44 @@ fn a_broken_model_is_a_clear_error() {
     assert_eq!(code, 2);
     assert!(stderr.contains("model.json"), "{stderr}");
 }
+
+/// Every awkward or broken file from tools/bad_images.py (`make bad-images`), then a good photo,
+/// in one run: valid files classify, the others get one readable message each, the good photo
+/// still classifies. Writes the outcome table to target/bad-images/cli-table.md.
+#[test]
+fn awkward_and_broken_files() {
+    let dir = root().join("target/bad-images");
+    let cases: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("cases.json")).expect("generate the files first: make bad-images"),
+    )
+    .unwrap();
+    let mut args: Vec<String> = vec!["--json".into()];
+    args.extend(cases.iter().map(|c| dir.join(c["file"].as_str().unwrap()).display().to_string()));
+    args.push("tests/photos/dog.jpg".into());
+    let (code, lines, stderr) = classify(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(lines.len(), cases.len() + 1, "one line per file: {stderr}");
+    let mut table = String::from("| file | CLI |\n|---|---|\n");
+    let mut errors = 0;
+    for (case, line) in cases.iter().zip(&lines) {
+        let what = case["what"].as_str().unwrap();
+        let outcome = match (&line["top"], &line["error"]) {
+            (Value::Array(top), _) => {
+                assert_eq!(top.len(), 5, "{what}: {line}");
+                assert_ne!(case["valid"], Value::Bool(false), "{what} must be refused: {line}");
+                format!("classified (top-1 {})", top[0]["label"].as_str().unwrap())
+            }
+            (_, Value::String(message)) => {
+                assert_ne!(case["valid"], Value::Bool(true), "{what} must classify: {message}");
+                assert!(message.starts_with("cannot use this image: "), "{what}: {message}");
+                errors += 1;
+                format!("error: {}", message.trim_start_matches("cannot use this image: "))
+            }
+            _ => panic!("{what}: neither a result nor an error: {line}"),
+        };
+        table += &format!("| {what} | {outcome} |\n");
+    }
+    assert_eq!(lines.last().unwrap()["top"][0]["index"], 249, "the good photo after them still classifies");
+    assert_eq!(code, 1, "some files were refused");
+    assert_eq!(stderr.lines().count(), errors, "one message per refused file: {stderr}");
+    std::fs::write(dir.join("cli-table.md"), table).unwrap();
+}

@@ -1,7 +1,8 @@
 // The demo page: pick a model, take photos from file/drop/paste/camera, show the top-5.
 // All decoding happens in the browser (createImageBitmap) and inference in the worker.
 
-import { ImageClassifier } from '../pkg/image-classifier.js';
+import { ImageClassifier, undecodableReason } from '../pkg/image-classifier.js';
+import { acceptDrops } from './drop-zone.js';
 
 const $ = (id) => document.getElementById(id);
 const root = document.documentElement;
@@ -268,7 +269,7 @@ async function classifyBlob(blob, name = 'photo') {
     try {
       bitmap = await createImageBitmap(blob, { imageOrientation: 'from-image' });
     } catch {
-      throw new Error(`this file is not an image the browser can read${blob.type ? ` (type ${blob.type})` : ''}`);
+      throw new Error(await undecodableReason(blob));
     }
     showPreview(preview, bitmap, name);
     const result = await classifier.classify(bitmap, { topK: TOP_K });
@@ -304,18 +305,7 @@ function setUpInputs() {
     e.target.value = '';
   });
 
-  const zone = $('drop-zone');
-  zone.addEventListener('dragover', (e) => {
-    e.preventDefault();
-    zone.classList.add('dragging');
-  });
-  zone.addEventListener('dragleave', () => zone.classList.remove('dragging'));
-  zone.addEventListener('drop', (e) => {
-    e.preventDefault();
-    zone.classList.remove('dragging');
-    const file = firstImage(e.dataTransfer.files);
-    if (file) classifyBlob(file, file.name);
-  });
+  acceptDrops($('drop-zone'), (file) => classifyBlob(file, file.name));
   // Dropping a photo elsewhere on the page must not navigate away from it.
   window.addEventListener('dragover', (e) => e.preventDefault());
   window.addEventListener('drop', (e) => e.preventDefault());

@@ -11,6 +11,7 @@
 // data-state (loading, ready, busy, error) for scripts.
 
 import { ImageClassifier } from '../pkg/image-classifier.js';
+import { acceptDrops } from './drop-zone.js';
 
 const DEFAULT_MODEL = new URL('../models/efficientnet-lite0', import.meta.url).href;
 const DEFAULT_TOP = 5;
@@ -169,18 +170,7 @@ export class ImageClassifierElement extends HTMLElement {
       input.value = '';
       if (file) this.classify(file).catch(() => {}); // shown in the widget and sent as `error`
     });
-    const zone = $('.zone');
-    zone.addEventListener('dragover', (e) => {
-      e.preventDefault();
-      zone.classList.add('dragging');
-    });
-    zone.addEventListener('dragleave', () => zone.classList.remove('dragging'));
-    zone.addEventListener('drop', (e) => {
-      e.preventDefault();
-      zone.classList.remove('dragging');
-      const file = e.dataTransfer.files[0];
-      if (file) this.classify(file).catch(() => {});
-    });
+    acceptDrops($('.zone'), (file) => this.classify(file).catch(() => {}));
   }
 
   #render(top) {

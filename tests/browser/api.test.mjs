@@ -103,7 +103,7 @@ test('bad calls reject with readable errors; dispose ends the classifier', async
     return out;
   });
   assert.match(messages.number, /^TypeError: classify\(\) takes a File, Blob/);
-  assert.match(messages.text, /not an image the browser can read \(type text\/plain\)/);
+  assert.match(messages.text, /^Error: this file is not an image \(expected JPEG, PNG, WebP, GIF or BMP\)/);
   assert.match(messages.topK, /^RangeError: topK must be a positive integer/);
   assert.match(messages.missing, /cannot download .*no-such-model\/model\.json: HTTP 404/);
   assert.match(messages.disposed, /disposed/);

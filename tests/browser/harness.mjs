@@ -118,3 +118,20 @@ export function assertSameAsCli(shown, photo, model) {
     assert.ok(d <= 1e-3, `${photo} #${i + 1}: ${p.score} vs CLI ${cli[i].score} (diff ${d})`);
   });
 }
+
+// Drop a photo (fetched from the site) on the element matching `selector` (inside the shadow
+// root of `shadowHost` if given), as a drag-and-drop does.
+export async function dropPhoto(page, selector, photo, shadowHost = null) {
+  await page.evaluate(
+    async ({ selector, photo, shadowHost }) => {
+      const blob = await (await fetch(`/${photo}`)).blob();
+      const data = new DataTransfer();
+      data.items.add(new File([blob], photo.split('/').pop(), { type: blob.type }));
+      const scope = shadowHost ? document.querySelector(shadowHost).shadowRoot : document;
+      const target = scope.querySelector(selector);
+      target.dispatchEvent(new DragEvent('dragover', { dataTransfer: data, bubbles: true, cancelable: true }));
+      target.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+    },
+    { selector, photo, shadowHost },
+  );
+}

@@ -4,8 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { writeFileSync, mkdirSync } from 'node:fs';
-import { ROOT, startServer, launch, collectErrors, uploadPhoto, assertSameAsCli } from './harness.mjs';
+import { writeFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { ROOT, startServer, launch, collectErrors, uploadPhoto, assertSameAsCli, dropPhoto, cliTop } from './harness.mjs';
 
 let server, browser, page, errors;
 
@@ -91,11 +91,58 @@ test('a file that is not an image gives a readable error and the next photo work
     buffer: Buffer.from('this is not a photo'),
   });
   await page.waitForSelector('#error:not([hidden])');
-  assert.match(await page.textContent('#error'), /notes\.jpg: this file is not an image the browser can read/);
+  assert.match(await page.textContent('#error'), /notes\.jpg: this file is not an image \(expected JPEG, PNG/);
   assert.equal(await page.getAttribute('html', 'data-state'), 'ready');
   const shown = await upload('tests/photos/dog.jpg');
   assert.equal(shown[0].index, 249);
   assert.equal(await page.isHidden('#error'), true);
+});
+
+test('a photo dropped on the drop zone is classified like the CLI', async () => {
+  const before = Number((await page.getAttribute('html', 'data-results')) ?? 0);
+  await dropPhoto(page, '#drop-zone', 'tests/photos/horses.jpg');
+  await page.waitForFunction((n) => Number(document.documentElement.dataset.results) > n, before);
+  await page.waitForSelector('html[data-state="ready"]');
+  const shown = await page.$$eval('#top5 li', (items) =>
+    items.map((li) => ({ index: Number(li.dataset.index), score: Number(li.dataset.score) })),
+  );
+  assertSameAsCli(shown, 'tests/photos/horses.jpg');
+});
+
+// tools/bad_images.py's files (`make bad-images`), each followed by a good photo.
+test('awkward and broken files: a result or a readable message, and the next photo works', async () => {
+  const dir = path.join(ROOT, 'target/bad-images');
+  const cases = JSON.parse(readFileSync(path.join(dir, 'cases.json'), 'utf8'));
+  const rows = [];
+  for (const { file, what, valid } of cases) {
+    const before = Number((await page.getAttribute('html', 'data-results')) ?? 0);
+    await page.setInputFiles('#file-input', path.join(dir, file));
+    await page.waitForFunction(
+      (n) =>
+        document.documentElement.dataset.state === 'ready' &&
+        (Number(document.documentElement.dataset.results) > n || !document.getElementById('error').hidden),
+      before,
+      { timeout: 60_000 },
+    );
+    const classified = Number(await page.getAttribute('html', 'data-results')) > before;
+    let outcome;
+    if (classified) {
+      assert.notEqual(valid, false, `${what} must be refused`);
+      assert.equal(await page.locator('#top5 li').count(), 5);
+      const top1 = Number(await page.getAttribute('#top5 li', 'data-index'));
+      if (valid) assert.equal(top1, cliTop(path.join('target/bad-images', file))[0].index, `${what}: page vs CLI top-1`);
+      outcome = `classified (top-1 ${await page.textContent('#top5 li .label span')})`;
+    } else {
+      assert.notEqual(valid, true, `${what} must classify: ${await page.textContent('#error')}`);
+      const message = await page.textContent('#error');
+      assert.ok(message.startsWith(`${file}: `) && message.length > file.length + 10, message);
+      outcome = `error: ${message.slice(file.length + 2)}`;
+    }
+    rows.push(`| ${what} | ${outcome} |`);
+    const next = await upload('tests/photos/dog.jpg');
+    assert.equal(next[0].index, 249, `the next photo after ${what} still classifies`);
+  }
+  writeFileSync(path.join(dir, 'page-table.md'), ['| file | page |', '|---|---|', ...rows, ''].join('\n'));
 });
 
 test('no errors in the console', () => {

@@ -72,6 +72,9 @@ export type ImageSource =
   | HTMLVideoElement
   | OffscreenCanvas;
 
+/** Why a file could not be decoded, as a sentence (empty, damaged JPEG, HEIC, SVG, too large...). */
+export function undecodableReason(blob: Blob): Promise<string>;
+
 /** The default thread count: all cores (at most 8) on a cross-origin isolated page, else 1. */
 export function defaultThreads(): number;
 

@@ -9,6 +9,7 @@
 // the worker can take (an ImageBitmap, transferred) and keeps the worker's protocol private.
 
 import { ClassifierWorker } from './classifier-client.js';
+import { undecodableReason } from './image-errors.js';
 
 // Anything createImageBitmap takes except a Blob: decoded already, drawn as is.
 const DRAWABLE = ['HTMLCanvasElement', 'OffscreenCanvas', 'ImageBitmap', 'HTMLVideoElement', 'VideoFrame', 'SVGImageElement'];
@@ -26,7 +27,7 @@ async function toPixels(source) {
       // EXIF orientation applied, like every browser shows the photo.
       return await createImageBitmap(source, { imageOrientation: 'from-image' });
     } catch {
-      throw new Error(`this file is not an image the browser can read${source.type ? ` (type ${source.type})` : ''}`);
+      throw new Error(await undecodableReason(source));
     }
   }
   if (isInstance(source, 'HTMLImageElement')) {
@@ -51,6 +52,8 @@ export function defaultThreads() {
   if (!globalThis.crossOriginIsolated) return 1;
   return Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 8));
 }
+
+export { undecodableReason };
 
 export class ImageClassifier {
   #worker;

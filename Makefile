@@ -17,7 +17,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT       ?= 8080
 PHOTOS     := $(wildcard tests/photos/*.jpg tests/photos/*.png)
 
-.PHONY: build dist bad-images demo test bench model pnasnet pkg pkg-relaxed pkg-threads cli serve reference check-reference rust-test browser-test \
+.PHONY: build dist bad-images demo test bench profile model pnasnet pkg pkg-relaxed pkg-threads cli serve reference check-reference rust-test browser-test \
         check-checkpoint-route check-types \
         tools-python wasm-tools browser-tools clean
 
@@ -142,6 +142,12 @@ browser-test: build dist bad-images browser-tools
 # The package's TypeScript types against tests/types/usage.ts (tsc from npm, no output written).
 check-types: pkg browser-tools
 	node_modules/.bin/tsc -p tests/types
+
+# Time per operator type of each model's optimised network (native; not a test).
+profile: model pnasnet
+	cargo build --release --locked --bin profile-ops
+	target/release/profile-ops --model $(MODEL_DIR)
+	target/release/profile-ops --model $(PNASNET_DIR) --runs 3
 
 # Benchmark against onnxruntime-web (not a test): writes bench/results.json and bench/results.md.
 bench: build pnasnet browser-tools

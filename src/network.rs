@@ -75,6 +75,11 @@ impl Network {
         Ok(Network { plan, input_shape: shape, outputs })
     }
 
+    /// The optimised plan (for profiling tools).
+    pub fn plan(&self) -> &Arc<TypedRunnableModel> {
+        &self.plan
+    }
+
     pub fn input_shape(&self) -> [usize; 4] {
         self.input_shape
     }

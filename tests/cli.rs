@@ -129,3 +129,22 @@ fn awkward_and_broken_files() {
     assert_eq!(stderr.lines().count(), errors, "one message per refused file: {stderr}");
     std::fs::write(dir.join("cli-table.md"), table).unwrap();
 }
+
+/// `profile-ops` (the profiling tool behind `make profile`) times every operator of the plan.
+#[test]
+fn profile_ops_accounts_for_the_whole_run() {
+    let out = Command::new(env!("CARGO_BIN_EXE_profile-ops"))
+        .current_dir(root())
+        .args(["--runs", "1"])
+        .output()
+        .expect("run profile-ops");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{text}");
+    let shares: Vec<f64> = text
+        .lines()
+        .skip(2)
+        .map(|l| l.split_whitespace().nth(2).unwrap().trim_end_matches('%').parse().unwrap())
+        .collect();
+    assert!(text.contains("DepthWiseConv") && text.contains("OptMatMul"), "{text}");
+    assert!((shares.iter().sum::<f64>() - 100.0).abs() < 1.0, "{text}");
+}

@@ -17,7 +17,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT       ?= 8080
 PHOTOS     := $(wildcard tests/photos/*.jpg tests/photos/*.png)
 
-.PHONY: build dist bad-images demo test bench profile model pnasnet pkg pkg-relaxed pkg-threads cli serve reference check-reference rust-test browser-test \
+.PHONY: build dist bad-images bad-models demo test bench profile model pnasnet pkg pkg-relaxed pkg-threads cli serve reference check-reference rust-test browser-test \
         check-checkpoint-route check-types \
         tools-python wasm-tools browser-tools clean
 
@@ -118,7 +118,11 @@ pkg-threads: wasm-tools
 bad-images: $(VENV)/.installed
 	$(PY) tools/bad_images.py target/bad-images
 
-rust-test: model pnasnet bad-images
+# Broken model bundles for the CLI and page tests (tools/bad_models.py).
+bad-models: model $(VENV)/.installed
+	$(PY) tools/bad_models.py target/bad-models
+
+rust-test: model pnasnet bad-images bad-models
 	cargo test --release --locked
 
 check-reference: model
@@ -136,7 +140,7 @@ browser-tools:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 	@[ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --silent --no-audit --no-fund
 
-browser-test: build dist bad-images browser-tools
+browser-test: build dist bad-images bad-models browser-tools
 	node --test --test-concurrency=1 tests/browser/
 
 # The package's TypeScript types against tests/types/usage.ts (tsc from npm, no output written).

@@ -152,8 +152,17 @@ impl Normalize {
 impl Manifest {
     /// Parse and validate `model.json`.
     pub fn from_json(text: &str) -> Result<Manifest> {
-        let manifest: Manifest =
-            serde_json::from_str(text).map_err(|e| Error::Manifest(e.to_string()))?;
+        let deserializer = &mut serde_json::Deserializer::from_str(text);
+        let manifest: Manifest = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+            let (path, inner) = (e.path().to_string(), e.into_inner());
+            Error::Manifest(if inner.is_syntax() || inner.is_eof() {
+                format!("model.json is not valid JSON ({inner})")
+            } else if path == "." {
+                inner.to_string()
+            } else {
+                format!("{path}: {inner}")
+            })
+        })?;
         manifest.validate()?;
         Ok(manifest)
     }

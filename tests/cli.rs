@@ -148,3 +148,27 @@ fn profile_ops_accounts_for_the_whole_run() {
     assert!(text.contains("DepthWiseConv") && text.contains("OptMatMul"), "{text}");
     assert!((shares.iter().sum::<f64>() - 100.0).abs() < 1.0, "{text}");
 }
+
+/// Every broken bundle from tools/bad_models.py (`make bad-models`): the CLI exits with 2 and a
+/// message that names the problem, without classifying anything.
+#[test]
+fn broken_model_bundles() {
+    let dir = root().join("target/bad-models");
+    let cases: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("cases.json")).expect("generate the bundles first: make bad-models"),
+    )
+    .unwrap();
+    let mut table = String::from("| bundle | CLI |\n|---|---|\n");
+    for case in &cases {
+        let bundle = dir.join(case["bundle"].as_str().unwrap());
+        let (code, lines, stderr) = classify(&["--model", bundle.to_str().unwrap(), "tests/photos/dog.jpg"]);
+        let (what, expect) = (case["what"].as_str().unwrap(), case["expect"].as_str().unwrap());
+        assert_eq!(code, 2, "{what}: {stderr}");
+        assert!(lines.is_empty(), "{what}: nothing is classified");
+        assert!(stderr.contains(expect), "{what}: the message should mention {expect:?}: {stderr}");
+        let message = stderr.trim().split_once(": ").map(|(_, m)| m).unwrap_or(&stderr);
+        let message = message.split_once(": ").map(|(_, m)| m).unwrap_or(message);
+        table += &format!("| {what} | {} |\n", message.replace('|', "/"));
+    }
+    std::fs::write(dir.join("cli-table.md"), table).unwrap();
+}

@@ -1,0 +1,42 @@
+// Broken model bundles (tools/bad_models.py, `make bad-models`) opened in the page: each gives
+// an error that names the problem, and the visitor can switch to a working model and classify.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { ROOT, startServer, launch, uploadPhoto, assertSameAsCli } from './harness.mjs';
+
+const DIR = 'target/bad-models';
+let server, browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+test('each broken bundle: a message naming the problem, then another model works', { timeout: 300_000 }, async () => {
+  const cases = JSON.parse(readFileSync(path.join(ROOT, DIR, 'cases.json'), 'utf8'));
+  const rows = [];
+  for (const { bundle, what, expect } of cases) {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}?model=${DIR}/${bundle}`);
+    await page.waitForSelector('html[data-state="error"], html[data-state="ready"]', { timeout: 60_000 });
+    assert.equal(await page.getAttribute('html', 'data-state'), 'error', `${what} must not load`);
+    const message = await page.textContent('#error');
+    assert.ok(message.includes(expect), `${what}: the message should mention "${expect}": ${message}`);
+    assert.match(message, /choose another model/, 'the page offers a way out');
+    rows.push(`| ${what} | ${message.replace(`${DIR}/${bundle}: `, '').replace(/\|/g, '/')} |`);
+    // The way out works: pick the default model from the chooser and classify.
+    await page.selectOption('#model-select', 'efficientnet-lite0');
+    await page.waitForSelector('html[data-state="ready"]', { timeout: 60_000 });
+    assertSameAsCli(await uploadPhoto(page, 'tests/photos/eagle.jpg'), 'tests/photos/eagle.jpg');
+    await page.close();
+  }
+  writeFileSync(path.join(ROOT, DIR, 'page-table.md'), ['| bundle | page |', '|---|---|', ...rows, ''].join('\n'));
+});

@@ -51,6 +51,7 @@ async function loadModel(entry) {
   if (offlineSupported) setOffline('pending', '');
   setState('loading');
   showError('');
+  $('retry-button').hidden = true;
   $('model-name').textContent = entry.name;
   $('model-progress').value = 0;
   $('model-status').textContent = entry.bytes ? `Downloading ${formatBytes(entry.bytes)}…` : 'Downloading…';
@@ -81,8 +82,10 @@ async function loadModel(entry) {
     if (attempt !== loading) return;
     setState('error');
     $('model-status').textContent = 'The model could not be loaded.';
-    showError(`${entry.name}: ${err.message}. Reload the page to retry${
+    showError(`${entry.name}: ${err.message}. Try again${
       $('model-select').options.length > 1 ? ', or choose another model' : ''}.`);
+    $('retry-button').hidden = false;
+    $('retry-button').onclick = () => loadModel(entry);
   }
 }
 

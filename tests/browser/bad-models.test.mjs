@@ -32,9 +32,14 @@ test('each broken bundle: a message naming the problem, then another model works
     assert.ok(message.includes(expect), `${what}: the message should mention "${expect}": ${message}`);
     assert.match(message, /choose another model/, 'the page offers a way out');
     rows.push(`| ${what} | ${message.replace(`${DIR}/${bundle}: `, '').replace(/\|/g, '/')} |`);
+    // Retrying loads the bundle again (still broken: the same message comes back).
+    await page.click('#retry-button');
+    await page.waitForSelector('html[data-state="error"]', { timeout: 60_000 });
+    assert.equal(await page.textContent('#error'), message);
     // The way out works: pick the default model from the chooser and classify.
     await page.selectOption('#model-select', 'efficientnet-lite0');
     await page.waitForSelector('html[data-state="ready"]', { timeout: 60_000 });
+    assert.equal(await page.isHidden('#retry-button'), true, 'no retry offered once a model works');
     assertSameAsCli(await uploadPhoto(page, 'tests/photos/eagle.jpg'), 'tests/photos/eagle.jpg');
     await page.close();
   }

@@ -79,10 +79,10 @@ self.addEventListener('fetch', (event) => {
   } else if (shellUrls.has(url.href)) {
     response = fromShell(url.href, request);
   } else if (lazyUrls.has(url.href)) {
-    response = fromShellOrFill(url.href, request, event);
+    response = cacheFirst(SHELL_CACHE, url.href, request, event);
   } else if (url.href.startsWith(modelsPrefix)) {
     const small = url.pathname.endsWith('.json');
-    response = small ? networkFirst(request, event) : modelFile(request, event);
+    response = small ? networkFirst(request, event) : cacheFirst(MODEL_CACHE, request, request, event);
   } else {
     response = fetch(request);
   }
@@ -107,17 +107,6 @@ async function fromShell(url, request) {
   return (await caches.match(url, { cacheName: SHELL_CACHE })) ?? fetch(request);
 }
 
-async function fromShellOrFill(url, request, event) {
-  const cached = await caches.match(url, { cacheName: SHELL_CACHE });
-  if (cached) return cached;
-  const response = await fetch(request);
-  if (response.status === 200) {
-    const copy = response.clone(); // now, before the page starts reading the body
-    event.waitUntil(caches.open(SHELL_CACHE).then((cache) => cache.put(url, copy)));
-  }
-  return response;
-}
-
 async function networkFirst(request, event) {
   const cache = await caches.open(MODEL_CACHE);
   try {
@@ -131,14 +120,18 @@ async function networkFirst(request, event) {
   }
 }
 
-async function modelFile(request, event) {
-  const cache = await caches.open(MODEL_CACHE);
+// Cache-first under `key`, keeping whole (200) responses: a 206 partial or an error page must
+// never stand in for the file. A cache: 'reload' request (the worker after a sha256 mismatch)
+// bypasses and replaces the cached copy.
+async function cacheFirst(cacheName, key, request, event) {
   if (request.cache !== 'reload') {
-    const cached = await cache.match(request);
+    const cached = await caches.match(key, { cacheName });
     if (cached) return cached;
   }
   const response = await fetch(request);
-  // Only whole files: a 206 partial or an error page must never stand in for the network.
-  if (response.status === 200) event.waitUntil(cache.put(request, response.clone()));
+  if (response.status === 200) {
+    const copy = response.clone(); // now, before the page starts reading the body
+    event.waitUntil(caches.open(cacheName).then((cache) => cache.put(key, copy)));
+  }
   return response;
 }

@@ -35,6 +35,11 @@ impl Classifier {
         Ok(Classifier { bundle, network })
     }
 
+    /// The loaded network (for profiling tools).
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
     /// Raw network outputs for a photo (all `classes` of them, background included).
     pub fn outputs(&self, rgba: &[u8], width: u32, height: u32) -> Result<Vec<f32>> {
         self.network.run(&preprocess(rgba, width, height, &self.bundle.manifest.input)?)

@@ -2,6 +2,7 @@
 
 mod common;
 
+use std::path::PathBuf;
 use std::process::Command;
 
 use common::root;
@@ -89,16 +90,20 @@ fn a_broken_model_is_a_clear_error() {
     assert!(stderr.contains("model.json"), "{stderr}");
 }
 
+/// target/<name>/ and its cases.json, written by tools/<name with _>.py (`make <name>`).
+fn generated_cases(name: &str) -> (PathBuf, Vec<Value>) {
+    let dir = root().join("target").join(name);
+    let text = std::fs::read_to_string(dir.join("cases.json"))
+        .unwrap_or_else(|e| panic!("{}/cases.json: {e} (generate it first: make {name})", dir.display()));
+    (dir, serde_json::from_str(&text).unwrap())
+}
+
 /// Every awkward or broken file from tools/bad_images.py (`make bad-images`), then a good photo,
 /// in one run: valid files classify, the others get one readable message each, the good photo
 /// still classifies. Writes the outcome table to target/bad-images/cli-table.md.
 #[test]
 fn awkward_and_broken_files() {
-    let dir = root().join("target/bad-images");
-    let cases: Vec<Value> = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("cases.json")).expect("generate the files first: make bad-images"),
-    )
-    .unwrap();
+    let (dir, cases) = generated_cases("bad-images");
     let mut args: Vec<String> = vec!["--json".into()];
     args.extend(cases.iter().map(|c| dir.join(c["file"].as_str().unwrap()).display().to_string()));
     args.push("tests/photos/dog.jpg".into());
@@ -153,11 +158,7 @@ fn profile_ops_accounts_for_the_whole_run() {
 /// message that names the problem, without classifying anything.
 #[test]
 fn broken_model_bundles() {
-    let dir = root().join("target/bad-models");
-    let cases: Vec<Value> = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("cases.json")).expect("generate the bundles first: make bad-models"),
-    )
-    .unwrap();
+    let (dir, cases) = generated_cases("bad-models");
     let mut table = String::from("| bundle | CLI |\n|---|---|\n");
     for case in &cases {
         let bundle = dir.join(case["bundle"].as_str().unwrap());

@@ -1,7 +1,7 @@
 // The demo page: pick a model, take photos from file/drop/paste/camera, show the top-5.
 // All decoding happens in the browser (createImageBitmap) and inference in the worker.
 
-import { ImageClassifier, undecodableReason } from '../pkg/image-classifier.js';
+import { ImageClassifier, decodeImage } from '../pkg/image-classifier.js';
 import { acceptDrops } from './drop-zone.js';
 
 const $ = (id) => document.getElementById(id);
@@ -265,15 +265,11 @@ async function classifyBlob(blob, name = 'photo') {
   inFlight++;
   refreshState();
   const preview = $('preview');
+  let bitmap = null;
   try {
-    // Decoded once here (EXIF orientation applied): drawn as the preview, then classified.
+    // Decoded once here: drawn as the preview, then classified (the library sends a copy).
     // A canvas rather than a blob: URL image, so a strict Content-Security-Policy holds.
-    let bitmap;
-    try {
-      bitmap = await createImageBitmap(blob, { imageOrientation: 'from-image' });
-    } catch {
-      throw new Error(await undecodableReason(blob));
-    }
+    bitmap = await decodeImage(blob);
     showPreview(preview, bitmap, name);
     const result = await classifier.classify(bitmap, { topK: TOP_K });
     if (request === latestRequest) {
@@ -288,6 +284,7 @@ async function classifyBlob(blob, name = 'photo') {
       preview.hidden = true;
     }
   } finally {
+    bitmap?.close();
     inFlight--;
     refreshState();
   }

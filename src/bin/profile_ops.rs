@@ -11,9 +11,8 @@ use std::time::Instant;
 
 use clap::Parser;
 use image_classifier::decode::decode_file;
-use image_classifier::network::Network;
 use image_classifier::preprocess::preprocess;
-use image_classifier::Bundle;
+use image_classifier::{Bundle, Classifier};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::plan::{eval, SimpleState};
 
@@ -41,10 +40,10 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let (bundle, network) = Bundle::read_dir(&args.model)?;
-    let bytes = bundle.verify_network(network)?;
-    let network = Network::load_onnx(bytes, &bundle.manifest)?;
+    let classifier = Classifier::new(bundle, network)?;
+    let (manifest, network) = (&classifier.bundle.manifest, classifier.network());
     let photo = decode_file(&args.photo)?;
-    let input = preprocess(&photo.pixels, photo.width, photo.height, &bundle.manifest.input)?;
+    let input = preprocess(&photo.pixels, photo.width, photo.height, &manifest.input)?;
     let tensor = Tensor::from_shape(&network.input_shape(), &input)?;
 
     let mut state = SimpleState::new(network.plan())?;
@@ -71,7 +70,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let sum: f64 = per_op.values().map(|(ms, _)| ms).sum();
     let mut rows: Vec<_> = per_op.into_iter().collect();
     rows.sort_by(|a, b| b.1 .0.total_cmp(&a.1 .0));
-    println!("{} on {}: median {:.1} ms per run over {} runs", bundle.manifest.name, args.photo.display(), totals[totals.len() / 2], args.runs);
+    println!("{} on {}: median {:.1} ms per run over {} runs", manifest.name, args.photo.display(), totals[totals.len() / 2], args.runs);
     println!("{:<28} {:>10} {:>7} {:>6}", "operator", "ms/run", "share", "nodes");
     for (op, (ms, count)) in rows {
         println!("{op:<28} {:>10.2} {:>6.1}% {:>6}", ms / runs, ms / sum * 100.0, count / args.runs);

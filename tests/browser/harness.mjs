@@ -93,12 +93,12 @@ export async function startStaticHost(dir, base = '/', headers = {}) {
   return { url, requests, close: () => server.close() };
 }
 
-// Upload a photo through an <input type=file> and wait for the page to show the new result
-// (the page counts shown results in <html data-results>); returns the shown top-k.
-export async function uploadPhoto(page, photo, input = '#file-input') {
+// Do `act` (an upload, a drop...) and wait for the page to show the new result (the page counts
+// shown results in <html data-results>); returns the shown top-k.
+export async function nextResult(page, act) {
   const count = () => page.evaluate(() => Number(document.documentElement.dataset.results ?? 0));
   const before = await count();
-  await page.setInputFiles(input, path.join(ROOT, photo));
+  await act();
   await page.waitForFunction((n) => Number(document.documentElement.dataset.results ?? 0) > n, before, {
     timeout: 60_000,
   });
@@ -106,6 +106,11 @@ export async function uploadPhoto(page, photo, input = '#file-input') {
   return page.$$eval('#top5 li', (items) =>
     items.map((li) => ({ index: Number(li.dataset.index), score: Number(li.dataset.score) })),
   );
+}
+
+// Upload a photo through an <input type=file>; returns the shown top-k.
+export function uploadPhoto(page, photo, input = '#file-input') {
+  return nextResult(page, () => page.setInputFiles(input, path.join(ROOT, photo)));
 }
 
 // Same indices as the native CLI's first shown.length classes, scores within 1e-3.

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { writeFileSync, mkdirSync, readFileSync } from 'node:fs';
-import { ROOT, startServer, launch, collectErrors, uploadPhoto, assertSameAsCli, dropPhoto, cliTop } from './harness.mjs';
+import { ROOT, startServer, launch, collectErrors, uploadPhoto, assertSameAsCli, dropPhoto, cliTop, nextResult } from './harness.mjs';
 
 let server, browser, page, errors;
 
@@ -99,13 +99,7 @@ test('a file that is not an image gives a readable error and the next photo work
 });
 
 test('a photo dropped on the drop zone is classified like the CLI', async () => {
-  const before = Number((await page.getAttribute('html', 'data-results')) ?? 0);
-  await dropPhoto(page, '#drop-zone', 'tests/photos/horses.jpg');
-  await page.waitForFunction((n) => Number(document.documentElement.dataset.results) > n, before);
-  await page.waitForSelector('html[data-state="ready"]');
-  const shown = await page.$$eval('#top5 li', (items) =>
-    items.map((li) => ({ index: Number(li.dataset.index), score: Number(li.dataset.score) })),
-  );
+  const shown = await nextResult(page, () => dropPhoto(page, '#drop-zone', 'tests/photos/horses.jpg'));
   assertSameAsCli(shown, 'tests/photos/horses.jpg');
 });
 

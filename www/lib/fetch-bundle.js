@@ -19,7 +19,7 @@ async function getText(url, reload) {
 }
 
 // Stream the body into `sink.push(chunk)`, reporting (loaded, total) as bytes arrive.
-// `makeSink(expectedBytes)` is called once the size is known; returns {sink, bytes}.
+// `makeSink(expectedBytes)` is called once the size is known; returns the sink.
 async function streamBytes(url, reload, expectedBytes, makeSink, onProgress) {
   const response = await get(url, reload);
   const total = Number(response.headers.get('Content-Length')) || expectedBytes || 0;
@@ -28,7 +28,7 @@ async function streamBytes(url, reload, expectedBytes, makeSink, onProgress) {
     const whole = new Uint8Array(await response.arrayBuffer());
     sink.push(whole);
     onProgress?.(whole.length, whole.length);
-    return { sink, bytes: whole.length };
+    return sink;
   }
   let loaded = 0;
   const reader = response.body.getReader();
@@ -39,11 +39,11 @@ async function streamBytes(url, reload, expectedBytes, makeSink, onProgress) {
     loaded += value.length;
     onProgress?.(loaded, Math.max(total, loaded));
   }
-  return { sink, bytes: loaded };
+  return sink;
 }
 
 // `bundleUrl` is the bundle folder, e.g. "models/efficientnet-lite0".
-// Returns {manifest, manifestText, labelsText, network: the sink, bytes}.
+// Returns {manifest, manifestText, labelsText, network: the sink}.
 export async function fetchBundle(bundleUrl, makeSink, onProgress, { reload = false } = {}) {
   const base = new URL(bundleUrl.endsWith('/') ? bundleUrl : `${bundleUrl}/`, self.location.href);
   const manifestText = await getText(new URL('model.json', base), reload);
@@ -57,12 +57,12 @@ export async function fetchBundle(bundleUrl, makeSink, onProgress, { reload = fa
     throw new Error('invalid model manifest: "labels" and "network.file" must name files in the bundle');
   }
   const labelsText = await getText(new URL(manifest.labels, base), reload);
-  const { sink, bytes } = await streamBytes(
+  const network = await streamBytes(
     new URL(manifest.network.file, base),
     reload,
     manifest.network.bytes,
     makeSink,
     onProgress,
   );
-  return { manifest, manifestText, labelsText, network: sink, bytes };
+  return { manifest, manifestText, labelsText, network };
 }

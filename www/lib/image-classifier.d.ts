@@ -72,8 +72,11 @@ export type ImageSource =
   | HTMLVideoElement
   | OffscreenCanvas;
 
-/** Why a file could not be decoded, as a sentence (empty, damaged JPEG, HEIC, SVG, too large...). */
-export function undecodableReason(blob: Blob): Promise<string>;
+/**
+ * Decode a File or Blob into an ImageBitmap, EXIF orientation applied; rejects with an Error
+ * saying why it cannot be decoded (empty, damaged JPEG, HEIC, SVG, too large...).
+ */
+export function decodeImage(blob: Blob): Promise<ImageBitmap>;
 
 /** The default thread count: all cores (at most 8) on a cross-origin isolated page, else 1. */
 export function defaultThreads(): number;

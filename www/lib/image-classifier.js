@@ -19,17 +19,22 @@ function isInstance(value, name) {
   return typeof type === 'function' && value instanceof type;
 }
 
+/**
+ * Decode a File or Blob into an ImageBitmap, EXIF orientation applied (as browsers show photos);
+ * an Error saying why (empty, damaged JPEG, HEIC, SVG, too large...) if it cannot be decoded.
+ */
+export async function decodeImage(blob) {
+  try {
+    return await createImageBitmap(blob, { imageOrientation: 'from-image' });
+  } catch {
+    throw new Error(await undecodableReason(blob));
+  }
+}
+
 // An ImageBitmap owned by us (it is transferred to the worker) or an ImageData (copied).
 async function toPixels(source) {
   if (isInstance(source, 'ImageData')) return source;
-  if (isInstance(source, 'Blob')) {
-    try {
-      // EXIF orientation applied, like every browser shows the photo.
-      return await createImageBitmap(source, { imageOrientation: 'from-image' });
-    } catch {
-      throw new Error(await undecodableReason(source));
-    }
-  }
+  if (isInstance(source, 'Blob')) return decodeImage(source);
   if (isInstance(source, 'HTMLImageElement')) {
     try {
       await source.decode();
@@ -52,8 +57,6 @@ export function defaultThreads() {
   if (!globalThis.crossOriginIsolated) return 1;
   return Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 8));
 }
-
-export { undecodableReason };
 
 export class ImageClassifier {
   #worker;

@@ -70,7 +70,8 @@ const HANDLERS = {
       fetched.network.free();
       fetched = await download(NetworkBuffer, url, id, true);
     }
-    const { manifestText, labelsText, network, bytes } = fetched;
+    const { manifestText, labelsText, network } = fetched;
+    const bytes = network.length; // read now: the Classifier consumes the buffer
     const t1 = performance.now();
     // Drop the previous model before building the next one: only one lives in wasm memory.
     classifier?.free();

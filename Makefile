@@ -103,6 +103,7 @@ THREADS_FLAGS := -C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd1
                  -C link-arg=--export=__tls_size -C link-arg=--export=__tls_align \
                  -C link-arg=--export=__tls_base -C link-arg=--export=__heap_base
 pkg-threads: wasm-tools
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 	@rustup component list --toolchain nightly --installed | grep -q '^rust-src' || \
 	  rustup component add rust-src --toolchain nightly
 	RUSTFLAGS="$(THREADS_FLAGS)" cargo +nightly build --release --locked --lib --target $(WASM_TARGET) \

@@ -17,7 +17,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT       ?= 8080
 PHOTOS     := $(wildcard tests/photos/*.jpg tests/photos/*.png)
 
-.PHONY: build dist bad-images bad-models demo test bench profile model pnasnet pkg pkg-relaxed pkg-threads cli serve reference check-reference rust-test browser-test \
+.PHONY: build dist bad-images bad-models demo test bench profile model pnasnet pkg pkg-relaxed pkg-threads pkg-faults cli serve reference check-reference rust-test browser-test \
         check-checkpoint-route check-types \
         tools-python wasm-tools browser-tools clean
 
@@ -73,7 +73,7 @@ wasm-tools:
 	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (about 7 minutes)"; \
 	  cargo install --locked --quiet wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); fi
 
-# pkg/: the JS package. The SIMD128 wasm build (see src/wasm.rs for the API it exports) plus the
+# pkg/: the JS package. The SIMD128 wasm build (see src/wasm/mod.rs for the API it exports) plus the
 # library modules from www/lib/ (public API, worker, package.json, TypeScript types).
 pkg: wasm-tools
 	RUSTFLAGS="-C target-feature=+simd128" cargo build --release --locked --lib --target $(WASM_TARGET)
@@ -115,6 +115,17 @@ pkg-threads: wasm-tools
 	grep -q "import('../../../engine.js')" pkg/threads/snippets/wasm-bindgen-rayon-*/src/workerHelpers.js
 
 # ---- Tests ----------------------------------------------------------------------------------
+# target/fault-pkg/: the package with a test-only SIMD128 build in which images of certain sizes
+# panic or exhaust memory (src/wasm/fault_injection.rs), for the worker-restart test. Same flags
+# and target dir as pkg, so only this crate is compiled again.
+pkg-faults: pkg
+	RUSTFLAGS="-C target-feature=+simd128" cargo build --release --locked --lib --target $(WASM_TARGET) \
+	  --features fault-injection
+	rm -rf target/fault-pkg
+	$(CARGO_BIN)/wasm-bindgen --target web --out-dir target/fault-pkg --out-name engine \
+	  target/$(WASM_TARGET)/release/image_classifier.wasm
+	cp www/lib/* target/fault-pkg/
+
 # Awkward and broken image files for the CLI and page tests (tools/bad_images.py).
 bad-images: $(VENV)/.installed
 	$(PY) tools/bad_images.py target/bad-images
@@ -141,7 +152,7 @@ browser-tools:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 	@[ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --silent --no-audit --no-fund
 
-browser-test: build dist bad-images bad-models browser-tools
+browser-test: build dist bad-images bad-models pkg-faults browser-tools
 	node --test --test-concurrency=1 tests/browser/
 
 # The package's TypeScript types against tests/types/usage.ts (tsc from npm, no output written).

@@ -3,9 +3,11 @@
 
 import { spawn, execFileSync } from 'node:child_process';
 import http from 'node:http';
-import { readFile } from 'node:fs/promises';
+import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -21,18 +23,45 @@ export const CHROMIUM_ARGS = [
   '--no-first-run',
 ];
 
+// tools/serve.py on a free port; `responses` lists every answer it gives as {path, status}
+// (e.g. 304 when the browser's cache was revalidated).
 export async function startServer() {
   const proc = spawn('python3', [path.join(ROOT, 'tools/serve.py'), '--port', '0', '--root', ROOT], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, SERVE_LOG: '1' },
+  });
+  const responses = [];
+  const log = /"[A-Z]+ (\S+) HTTP\/[\d.]+" (\d{3})/;
+  createInterface({ input: proc.stderr }).on('line', (line) => {
+    const m = log.exec(line);
+    if (m) responses.push({ path: m[1], status: Number(m[2]) });
+    else process.stderr.write(`${line}\n`);
   });
   const [chunk] = await once(proc.stdout, 'data');
   const url = chunk.toString().trim().split('\n')[0];
   if (!url.startsWith('http://')) throw new Error(`serve.py said: ${url}`);
-  return { url, close: () => proc.kill() };
+  return { url, responses, close: () => proc.kill() };
 }
 
 export async function launch() {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+}
+
+// A browser with a profile on disk, as a visitor's is: its HTTP cache keeps large files (a
+// fresh incognito-like context's in-memory cache does not keep an 18 MB model).
+// `close()` ends the browser and deletes the profile.
+export async function launchWithProfile() {
+  const dir = await mkdtemp(path.join(tmpdir(), 'image-classifier-profile-'));
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS,
+    headless: true,
+  });
+  const close = async () => {
+    await context.close();
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 });
+  };
+  return { context, close };
 }
 
 export async function browserVersion(browser) {

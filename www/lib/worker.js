@@ -1,27 +1,55 @@
 // Module worker: loads the wasm and the model, runs every classification off the page's thread.
 // Protocol: requests {id, type, ...args}; answers {id, ok, result | error}; progress {id, progress}.
 // Requests run one at a time in arrival order, so a photo sent during loading waits for the model.
+//
+// A trap in the wasm (a Rust panic, running out of memory) leaves the instance unusable. The
+// request that trapped is answered {id, ok: false, crashed: true, error}; every request after it
+// is handed back, image included, as {id, ok: false, retry: {type, ...args}} so the page can send
+// it to a fresh worker (see classifier-client.js).
 
 import { fetchBundle } from './fetch-bundle.js';
 
 // The engine (one of the wasm builds) is chosen and started by the first load request.
 let engine = null; // {module, exports, threads, build}
 let classifier = null;
-let queue = Promise.resolve();
+let crashed = false;
+const queue = [];
+let running = false;
 
 self.onmessage = (event) => {
-  const request = event.data;
-  queue = queue.then(() => handle(request));
+  queue.push(event.data);
+  if (!running) runQueue();
 };
 
+async function runQueue() {
+  running = true;
+  while (queue.length) await handle(queue.shift());
+  running = false;
+}
+
 async function handle({ id, type, ...args }) {
+  if (crashed) return handBack({ id, type, ...args });
   try {
     const handler = HANDLERS[type];
     if (!handler) throw new Error(`unknown request type "${type}"`);
     self.postMessage({ id, ok: true, result: await handler(args, id) });
   } catch (err) {
-    self.postMessage({ id, ok: false, error: err?.message ?? String(err) });
+    if (!(err instanceof WebAssembly.RuntimeError)) {
+      self.postMessage({ id, ok: false, error: err?.message ?? String(err) });
+      return;
+    }
+    crashed = true;
+    const during = type === 'load' ? 'while loading the model' : 'while handling this image';
+    const error = `the classifier crashed ${during} (WebAssembly error: ${err.message})`;
+    self.postMessage({ id, ok: false, crashed: true, error });
+    while (queue.length) handBack(queue.shift());
   }
+}
+
+function handBack({ id, type, ...args }) {
+  const image = args.image;
+  const transfer = typeof ImageBitmap !== 'undefined' && image instanceof ImageBitmap ? [image] : [];
+  self.postMessage({ id, ok: false, retry: { type, ...args } }, transfer);
 }
 
 // Does this browser validate relaxed-SIMD code? (A function using i8x16.relaxed_swizzle.)

@@ -9,6 +9,9 @@ use wasm_bindgen::prelude::*;
 
 use crate::{Bundle, Clock, Error, NetworkBytes};
 
+#[cfg(feature = "fault-injection")]
+mod fault_injection;
+
 // Threads build only: `await initThreadPool(n)` starts n Web Workers sharing this module's
 // memory; `useThreadPool()` then routes tract's kernels to them.
 #[cfg(feature = "threads")]
@@ -102,6 +105,8 @@ impl Classifier {
     /// Top-k classes of RGBA pixels (e.g. `ImageData.data`):
     /// `{top: [{index, label, score}], preprocess_ms, inference_ms}`.
     pub fn classify(&self, rgba: &[u8], width: u32, height: u32, top_k: usize) -> Result<JsValue, JsError> {
+        #[cfg(feature = "fault-injection")]
+        fault_injection::trigger(width, height);
         let result = self.inner.classify(rgba, width, height, top_k, &PerformanceClock).map_err(js_error)?;
         to_js(&result)
     }

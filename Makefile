@@ -17,7 +17,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT       ?= 8080
 PHOTOS     := $(wildcard tests/photos/*.jpg tests/photos/*.png)
 
-.PHONY: build dist bad-images bad-models demo test bench profile model pnasnet pkg pkg-relaxed pkg-threads pkg-faults cli serve reference check-reference rust-test browser-test \
+.PHONY: build dist bad-images bad-models demo test fuzz fuzz-smoke fuzz-tools bench profile model pnasnet pkg pkg-relaxed pkg-threads pkg-faults cli serve reference check-reference rust-test browser-test \
         check-checkpoint-route check-types \
         tools-python wasm-tools browser-tools clean
 
@@ -31,7 +31,7 @@ dist: build
 demo: build
 	$(PY) tools/serve.py --port $(PORT)
 
-test: build dist pnasnet rust-test check-reference check-checkpoint-route check-types browser-test
+test: build dist pnasnet rust-test check-reference check-checkpoint-route check-types browser-test fuzz-smoke
 
 # ---- Python tools (model export, reference) --------------------------------------------------
 $(VENV)/.installed: tools/requirements.txt
@@ -136,6 +136,30 @@ bad-models: model $(VENV)/.installed
 
 rust-test: model pnasnet bad-images bad-models
 	cargo test --release --locked
+	cargo test --release --locked --manifest-path fuzz/Cargo.toml
+
+# ---- Fuzzing (fuzz/; cargo-fuzz, libFuzzer with AddressSanitizer, nightly) ---------------------
+# Each target runs FUZZ_SECONDS; a crash stops with its input in fuzz/artifacts/<target>/ (copy it
+# to fuzz/regressions/<target>/ to replay it in every rust-test). New coverage: fuzz/corpus/.
+FUZZ_TARGETS := manifest preprocess decode
+FUZZ_SECONDS ?= 300
+CARGO_FUZZ_VERSION := 0.13.1
+fuzz-tools:
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@if [ "$$($(CARGO_BIN)/cargo-fuzz --version 2>/dev/null)" != "cargo-fuzz $(CARGO_FUZZ_VERSION)" ]; then \
+	  echo "installing cargo-fuzz $(CARGO_FUZZ_VERSION) (about 2 minutes)"; \
+	  cargo install --locked --quiet cargo-fuzz --version $(CARGO_FUZZ_VERSION); fi
+
+fuzz: fuzz-tools
+	@for target in $(FUZZ_TARGETS); do \
+	  mkdir -p fuzz/corpus/$$target && \
+	  cargo +nightly fuzz run --fuzz-dir fuzz $$target fuzz/corpus/$$target fuzz/seeds/$$target -- \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=60 -rss_limit_mb=4096 -print_final_stats=1 || exit 1; \
+	done
+
+# A short run of every target, part of make test.
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=20
 
 check-reference: model
 	$(PY) tools/reference.py $(MODEL_DIR) $(PHOTOS) --check tests/reference/efficientnet-lite0

@@ -2,23 +2,27 @@
 //!
 //! The core (manifest, bundle, preprocessing, network, top-k, classifier) is platform-neutral;
 //! `wasm` is a thin wasm-bindgen layer compiled only for wasm32, and `src/bin/classify.rs` is the
-//! native CLI on the same core.
+//! native CLI on the same core. The `engine` feature (default) brings the network (tract);
+//! without it the crate is the parsing and preprocessing half, for the fuzz targets.
 
 pub mod bundle;
+#[cfg(feature = "engine")]
 pub mod classifier;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod decode;
 pub mod error;
 pub mod manifest;
+#[cfg(feature = "engine")]
 pub mod network;
 pub mod network_bytes;
 pub mod preprocess;
 pub mod topk;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "engine"))]
 mod wasm;
 
 pub use bundle::Bundle;
+#[cfg(feature = "engine")]
 pub use classifier::{Classification, Classifier, Clock};
 pub use error::{Error, Result};
 pub use manifest::Manifest;

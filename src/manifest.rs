@@ -168,6 +168,7 @@ impl Manifest {
     }
 
     pub fn validate(&self) -> Result<()> {
+        const MIN_CROP_FRACTION: f64 = 0.01;
         let bad = |m: String| Err(Error::Manifest(m));
         if self.format_version != FORMAT_VERSION {
             return bad(format!(
@@ -195,9 +196,11 @@ impl Manifest {
                 input.width, input.height
             ));
         }
+        // Below 1% no model makes sense, and a crop box of a tiny fraction of a pixel made the
+        // resampler panic (found by fuzzing: crop_fraction 5e-191).
         let crop = input.resize.crop_fraction;
-        if !(crop > 0.0 && crop <= 1.0) {
-            return bad(format!("input.resize.crop_fraction must be in (0, 1], got {crop}"));
+        if !(MIN_CROP_FRACTION..=1.0).contains(&crop) {
+            return bad(format!("input.resize.crop_fraction must be in [{MIN_CROP_FRACTION}, 1], got {crop}"));
         }
         input.normalize.affine()?;
         let out = &self.output;
@@ -272,6 +275,8 @@ mod tests {
         assert!(error_of(|v| v["network"]["file"] = "../x.onnx".into()).contains("plain file name"));
         assert!(error_of(|v| v["input"]["width"] = 0.into()).contains("out of range"));
         assert!(error_of(|v| v["input"]["resize"]["crop_fraction"] = 1.5.into()).contains("crop_fraction"));
+        // Fuzzing found a panic in the resampler for crop boxes of ~1e-190 pixels.
+        assert!(error_of(|v| v["input"]["resize"]["crop_fraction"] = 5e-191.into()).contains("[0.01, 1]"));
         assert!(error_of(|v| v["output"]["label_offset"] = 1001.into()).contains("must exceed"));
         assert!(error_of(|v| v["input"]["normalize"]["std"] = serde_json::json!([1, 0, 1])).contains("positive"));
         assert!(error_of(|v| v["input"]["normalize"] = serde_json::json!({"mean": [0, 0, 0]})).contains("either"));

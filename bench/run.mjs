@@ -2,11 +2,14 @@
 // ONNX file, same input. Rounds interleave the engines (the machines are noisy); medians over
 // all rounds are reported. Writes bench/results.json and bench/results.md.
 //
-//   node bench/run.mjs [--rounds 3] [--runs 10] [--models efficientnet-lite0,pnasnet5large-random]
+//   node bench/run.mjs [--rounds 3] [--runs 10] [--models efficientnet-lite0,pnasnet5large-random-int8,...]
+//
+// A weight variant (<model>-f16, <model>-int8) is benchmarked like any bundle: both engines get
+// the same (small) ONNX file and expand its weights while loading.
 
 import os from 'node:os';
 import path from 'node:path';
-import { writeFileSync, existsSync } from 'node:fs';
+import { writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ROOT, startServer, launch } from '../tests/browser/harness.mjs';
 
@@ -14,16 +17,21 @@ const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
     runs: { type: 'string', default: '10' },
-    models: { type: 'string', default: 'efficientnet-lite0,pnasnet5large-random' },
+    models: {
+      type: 'string',
+      default: 'efficientnet-lite0,efficientnet-lite0-f16,efficientnet-lite0-int8,pnasnet5large-random,pnasnet5large-random-int8',
+    },
   },
 });
 const ROUNDS = Number(values.rounds);
 const RUNS = Number(values.runs);
 const THREADS = [...new Set([1, os.availableParallelism()])];
-const MODELS = {
-  'efficientnet-lite0': { crop: 'tests/reference/efficientnet-lite0/dog.png' },
-  'pnasnet5large-random': { crop: 'target/reference/pnasnet5large-random/dog.png' },
+// The reference crop of dog.jpg each model family is fed (variants share their model's).
+const CROPS = {
+  'efficientnet-lite0': 'tests/reference/efficientnet-lite0/dog.png',
+  'pnasnet5large-random': 'target/reference/pnasnet5large-random/dog.png',
 };
+const cropFor = (model) => CROPS[model.replace(/-(f16|int8)$/, '')];
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -47,8 +55,9 @@ async function benchPage() {
 const results = [];
 for (const model of values.models.split(',')) {
   const bundle = `/models/${model}`;
-  const { crop } = MODELS[model];
-  if (!existsSync(path.join(ROOT, 'models', model, 'model.onnx')) || !existsSync(path.join(ROOT, crop))) {
+  const crop = cropFor(model);
+  const manifest = path.join(ROOT, 'models', model, 'model.json');
+  if (!crop || !existsSync(manifest) || !existsSync(path.join(ROOT, 'models', model, 'model.onnx')) || !existsSync(path.join(ROOT, crop))) {
     console.error(`skipping ${model}: build it first (make model / make pnasnet)`);
     continue;
   }
@@ -76,6 +85,7 @@ for (const model of values.models.split(',')) {
     await page.close();
     const entry = {
       model,
+      network_mb: Math.round(JSON.parse(readFileSync(manifest, 'utf8')).network.bytes / 1e5) / 10,
       threads,
       ours_threads_used: ours.threads.size === 1 ? [...ours.threads][0] : [...ours.threads].join('/'),
       ours_ms: round1(median(ours.times)),
@@ -104,14 +114,14 @@ server.close();
 writeFileSync(path.join(ROOT, 'bench/results.json'), `${JSON.stringify({ environment: env, results }, null, 1)}\n`);
 const rows = results.map(
   (r) =>
-    `| ${r.model} | ${r.threads} (ours: ${r.ours_threads_used}) | ${r.ours_ms} / ${r.ours_p90_ms} | ${r.ort_ms} / ${r.ort_p90_ms} | **${r.ratio}** | ${r.ours_load_ms} | ${r.ort_load_ms} | **${r.load_ratio}** | ${r.ours_first_ms} / ${r.ort_first_ms} | ${r.ours_peak_mb} |`,
+    `| ${r.model} | ${r.network_mb} | ${r.threads} (ours: ${r.ours_threads_used}) | ${r.ours_ms} / ${r.ours_p90_ms} | ${r.ort_ms} / ${r.ort_p90_ms} | **${r.ratio}** | ${r.ours_load_ms} | ${r.ort_load_ms} | **${r.load_ratio}** | ${r.ours_first_ms} / ${r.ort_first_ms} | ${r.ours_peak_mb} |`,
 );
 const table = [
   `${env.cpu}, ${env.cores} cores, ${env.browser}, ${env.date.slice(0, 10)}; medians over ${ROUNDS} interleaved rounds of ${RUNS} runs.`,
   'Ratios are onnxruntime-web / ours: above 1 means this product is faster.',
   '',
-  '| model | threads | ours ms (median / p90) | onnxruntime-web ms (median / p90) | speed ratio | ours load ms | ort load ms | load ratio | first result ms (ours / ort) | ours peak MB |',
-  '|---|---|---|---|---|---|---|---|---|---|',
+  '| model | network MB | threads | ours ms (median / p90) | onnxruntime-web ms (median / p90) | speed ratio | ours load ms | ort load ms | load ratio | first result ms (ours / ort) | ours peak MB |',
+  '|---|---|---|---|---|---|---|---|---|---|---|',
   ...rows,
 ].join('\n');
 writeFileSync(path.join(ROOT, 'bench/results.md'), `${table}\n`);

@@ -1,5 +1,8 @@
 """models/index.json: the bundles the page offers. Exporters add the bundle they wrote; bundles
 made only for tests (e.g. PNASNet with generated weights) are not added, and open with ?model=.
+Smaller weight variants (tools/weight_variants.py) are listed next to their fp32 bundle, smallest
+first: the page opens the first entry, i.e. the smallest variant of the default model. Only
+variants that meet the agreement bar are listed (checked by tests/variants.rs).
 
   python tools/models_index.py models/<bundle>    # add or update one bundle
 """
@@ -17,10 +20,13 @@ def add_to_index(bundle_dir):
     index_path = os.path.join(models_dir, "index.json")
     entries = json.load(open(index_path))["models"] if os.path.exists(index_path) else []
     m = json.load(open(os.path.join(bundle_dir, "model.json")))
+    weights = m.get("weights", {"storage": "fp32", "of": m["id"]})
     entry = {"id": m["id"], "name": m["name"], "path": os.path.basename(bundle_dir),
-             "bytes": m["network"]["bytes"], "description": m.get("description", "")}
+             "bytes": m["network"]["bytes"], "weights": weights["storage"], "of": weights["of"],
+             "description": m.get("description", "")}
     entries = [e for e in entries if e["path"] != entry["path"]] + [entry]
-    entries.sort(key=lambda e: (e["id"] != DEFAULT, e["id"]))  # the default first
+    # The default model's variants first, each model's smallest variant first.
+    entries.sort(key=lambda e: (e.get("of", e["id"]) != DEFAULT, e.get("of", e["id"]), e["bytes"]))
     with open(index_path, "w") as f:
         json.dump({"models": entries}, f, indent=2)
         f.write("\n")

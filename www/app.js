@@ -111,7 +111,8 @@ async function setUpModels() {
     return;
   }
   const select = $('model-select');
-  for (const m of models) select.add(new Option(m.bytes ? `${m.name} (${formatBytes(m.bytes)})` : m.name, m.id));
+  // Each variant with its download size; the first (the smallest of the default model) is opened.
+  for (const m of models) select.add(new Option(m.bytes ? `${m.name}, ${formatBytes(m.bytes)}` : m.name, m.id));
   const several = models.length > 1;
   select.hidden = $('model-select-label').hidden = !several;
   $('model-name').hidden = several;

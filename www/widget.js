@@ -1,7 +1,7 @@
 // <image-classifier>: an embeddable photo classifier, one module script plus one tag.
 //
 //   <script type="module" src=".../www/widget.js"></script>
-//   <image-classifier model=".../models/efficientnet-lite0" top="5"></image-classifier>
+//   <image-classifier model=".../models/efficientnet-lite0-int8" top="5"></image-classifier>
 //
 // Its UI (picker, drop zone, top-k list) lives in a shadow root, so the host page's CSS cannot
 // reach in and the widget's cannot leak out. Events (bubbling, composed):
@@ -13,7 +13,7 @@
 import { ImageClassifier } from '../pkg/image-classifier.js';
 import { acceptDrops } from './drop-zone.js';
 
-const DEFAULT_MODEL = new URL('../models/efficientnet-lite0', import.meta.url).href;
+const DEFAULT_MODEL = new URL('../models/efficientnet-lite0-int8', import.meta.url).href;
 const DEFAULT_TOP = 5;
 
 // One loaded model per URL for the whole page.

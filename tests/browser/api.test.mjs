@@ -3,7 +3,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, assertSameAsCli, collectErrors } from './harness.mjs';
+import { startServer, launch, assertSameAsCli, collectErrors, FP32_MODEL } from './harness.mjs';
 
 const PHOTO = 'tests/photos/dog.jpg';
 let server, browser, page, errors;
@@ -78,7 +78,7 @@ for (const [kind, expression] of Object.entries(SOURCES)) {
     assert.equal(width, 768);
     assert.ok(ms > 0);
     assert.ok(usable, 'the caller keeps its ImageBitmap');
-    assertSameAsCli(top, PHOTO);
+    assertSameAsCli(top, PHOTO, FP32_MODEL);
   });
 }
 

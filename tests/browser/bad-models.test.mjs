@@ -37,7 +37,7 @@ test('each broken bundle: a message naming the problem, then another model works
     await page.waitForSelector('html[data-state="error"]', { timeout: 60_000 });
     assert.equal(await page.textContent('#error'), message);
     // The way out works: pick the default model from the chooser and classify.
-    await page.selectOption('#model-select', 'efficientnet-lite0');
+    await page.selectOption('#model-select', 'efficientnet-lite0-int8');
     await page.waitForSelector('html[data-state="ready"]', { timeout: 60_000 });
     assert.equal(await page.isHidden('#retry-button'), true, 'no retry offered once a model works');
     assertSameAsCli(await uploadPhoto(page, 'tests/photos/eagle.jpg'), 'tests/photos/eagle.jpg');

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, launch, startStaticHost, assertSameAsCli, collectErrors } from './harness.mjs';
+import { ROOT, launch, startStaticHost, assertSameAsCli, collectErrors, FP32_MODEL } from './harness.mjs';
 
 const PHOTO = 'tests/photos/eagle.jpg';
 let site, host, browser, page, errors;
@@ -43,7 +43,7 @@ test('the bundled app classifies like the CLI', async () => {
   await page.goto(host.url);
   await page.waitForSelector('html[data-state="ready"]', { timeout: 120_000 });
   const top = await page.evaluate(() => window.classifyUrl('photo.jpg'));
-  assertSameAsCli(top, PHOTO);
+  assertSameAsCli(top, PHOTO, FP32_MODEL);
   assert.ok(host.requests.every((p) => p.startsWith('/app/')), `the app fetches only its own files: ${host.requests}`);
   assert.deepEqual(errors, []);
 });

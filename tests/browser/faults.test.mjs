@@ -6,9 +6,9 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchWithProfile, assertSameAsCli } from './harness.mjs';
+import { startServer, launchWithProfile, assertSameAsCli, FP32_MODEL } from './harness.mjs';
 
-const MODEL = '/models/efficientnet-lite0';
+const MODEL = `/${FP32_MODEL}`;
 const CRASHED =
   /^the classifier crashed while handling this image \(WebAssembly error: unreachable\); it has been restarted and is loading the model again$/;
 let server, browser, page;
@@ -58,7 +58,7 @@ test('a panic fails that request only; the next photo classifies after the resta
   assert.equal(crash.ok, false);
   assert.match(crash.error, CRASHED);
   assert.ok(next.ok, next.error);
-  assertSameAsCli(next.top, 'tests/photos/dog.jpg');
+  assertSameAsCli(next.top, 'tests/photos/dog.jpg', FP32_MODEL);
   // The reload asked the server once more and was answered from the browser's cache (304).
   assert.deepEqual(modelResponses().slice(before).map((r) => r.status), [304]);
 });
@@ -83,7 +83,7 @@ test('photos queued behind a crash get their own answers', async () => {
   const answered = [results[0], ...results.slice(2)];
   answered.forEach((r, i) => {
     assert.ok(r.ok, `${photos[i]}: ${r.error}`);
-    assertSameAsCli(r.top, `tests/photos/${photos[i]}`);
+    assertSameAsCli(r.top, `tests/photos/${photos[i]}`, FP32_MODEL);
   });
 });
 
@@ -96,7 +96,7 @@ test('running out of wasm memory is a crash like a panic; memory is back to norm
   assert.equal(crash.ok, false);
   assert.match(crash.error, CRASHED);
   assert.ok(next.ok, next.error);
-  assertSameAsCli(next.top, 'tests/photos/person.jpg');
+  assertSameAsCli(next.top, 'tests/photos/person.jpg', FP32_MODEL);
   // The new worker's memory holds one model (about 100 MB), not the gigabytes the old one took.
   assert.ok(next.memory < 512 << 20, `wasm memory after the restart: ${next.memory} bytes`);
 });
@@ -114,7 +114,7 @@ test('crashes back to back: every request is answered exactly once', async () =>
     if (i % 2 === 0) assert.match(r.error ?? '', CRASHED, `call ${i}`);
     else {
       assert.ok(r.ok, `call ${i}: ${r.error}`);
-      assertSameAsCli(r.top, 'tests/photos/dog.jpg');
+      assertSameAsCli(r.top, 'tests/photos/dog.jpg', FP32_MODEL);
     }
   });
 });

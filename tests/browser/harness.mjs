@@ -68,8 +68,13 @@ export async function browserVersion(browser) {
   return browser.version();
 }
 
+// The bundle the page and the widget open first: the smallest variant of the default model
+// that meets the agreement bar (models/index.json); and the full-precision bundle.
+export const DEFAULT_MODEL = 'models/efficientnet-lite0-int8';
+export const FP32_MODEL = 'models/efficientnet-lite0';
+
 // Top-k from the native CLI for the same photo and model.
-export function cliTop(photo, model = 'models/efficientnet-lite0') {
+export function cliTop(photo, model = DEFAULT_MODEL) {
   const out = execFileSync(path.join(ROOT, 'target/release/classify'), ['--json', '--model', model, photo], {
     cwd: ROOT,
     encoding: 'utf8',

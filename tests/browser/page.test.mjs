@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { writeFileSync, mkdirSync, readFileSync } from 'node:fs';
-import { ROOT, startServer, launch, collectErrors, uploadPhoto, assertSameAsCli, dropPhoto, cliTop, nextResult } from './harness.mjs';
+import { ROOT, startServer, launch, collectErrors, uploadPhoto, assertSameAsCli, dropPhoto, cliTop, nextResult, FP32_MODEL } from './harness.mjs';
 
 let server, browser, page, errors;
 
@@ -26,7 +26,13 @@ after(async () => {
 const upload = (photo) => uploadPhoto(page, photo);
 
 test('the page shows the model and is ready', async () => {
-  assert.equal(await page.textContent('#model-name'), 'EfficientNet-Lite0');
+  // The chooser offers every variant with its download size; the smallest is the default.
+  const options = await page.$$eval('#model-select option', (os) => os.map((o) => [o.value, o.textContent, o.selected]));
+  assert.deepEqual(options, [
+    ['efficientnet-lite0-int8', 'EfficientNet-Lite0 (int8 weights), 4.8 MB', true],
+    ['efficientnet-lite0-f16', 'EfficientNet-Lite0 (f16 weights), 9.3 MB', false],
+    ['efficientnet-lite0', 'EfficientNet-Lite0, 18.5 MB', false],
+  ]);
   assert.match(await page.textContent('#model-status'), /^Ready\./);
   assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'served with COOP/COEP');
   // Cross-origin isolated: the multi-threaded build, on all cores (up to 8).
@@ -137,6 +143,14 @@ test('awkward and broken files: a result or a readable message, and the next pho
     assert.equal(next[0].index, 249, `the next photo after ${what} still classifies`);
   }
   writeFileSync(path.join(dir, 'page-table.md'), ['| file | page |', '|---|---|', ...rows, ''].join('\n'));
+});
+
+test('each variant in the chooser loads and classifies like the CLI with that bundle', async () => {
+  for (const [id, model] of [['efficientnet-lite0-f16', 'models/efficientnet-lite0-f16'], ['efficientnet-lite0', FP32_MODEL]]) {
+    await page.selectOption('#model-select', id); // the page starts loading it at once
+    await page.waitForSelector('html[data-state="ready"]', { timeout: 60_000 });
+    assertSameAsCli(await upload('tests/photos/eagle.jpg'), 'tests/photos/eagle.jpg', model);
+  }
 });
 
 test('no errors in the console', () => {

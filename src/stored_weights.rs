@@ -16,24 +16,36 @@ const FLOAT: i32 = 1;
 const INT8: i32 = 3;
 const FLOAT16: i32 = 10;
 
-/// Replace the expanding nodes by f32 initializers; returns how many nodes were folded.
+/// Replace the expanding nodes by f32 initializers; returns how many weights were expanded.
 pub fn expand_stored_weights(graph: &mut GraphProto) -> usize {
     let mut index: HashMap<String, usize> =
         graph.initializer.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
-    let mut expanded: HashSet<String> = HashSet::new();
+    // Names of tensors made by a folded Cast: only those are scaled in place by a following Mul.
+    let mut cast_outputs: HashSet<String> = HashSet::new();
+    let mut expanded = 0;
     let mut kept = Vec::with_capacity(graph.node.len());
     for node in std::mem::take(&mut graph.node) {
-        match fold(&node, &graph.initializer, &index, &expanded) {
-            Some(tensor) => {
-                expanded.insert(tensor.name.clone());
+        let folded = match node.op_type.as_str() {
+            "Cast" => fold_cast(&node, &mut graph.initializer, &index),
+            "Mul" => fold_scale(&node, &mut graph.initializer, &index, &cast_outputs),
+            _ => None,
+        };
+        match folded {
+            Some(Folded::New(tensor)) => {
+                cast_outputs.insert(tensor.name.clone());
                 index.insert(tensor.name.clone(), graph.initializer.len());
                 graph.initializer.push(tensor);
+                expanded += 1;
+            }
+            Some(Folded::Renamed { at, from }) => {
+                index.remove(&from);
+                index.insert(graph.initializer[at].name.clone(), at);
             }
             None => kept.push(node),
         }
     }
     graph.node = kept;
-    if !expanded.is_empty() {
+    if expanded > 0 {
         // The small originals and the scales are read by nobody now: free them.
         let read: HashSet<&str> = graph
             .node
@@ -47,53 +59,84 @@ pub fn expand_stored_weights(graph: &mut GraphProto) -> usize {
         let mut keep = keep.into_iter();
         graph.initializer.retain(|_| keep.next().unwrap());
     }
-    expanded.len()
+    expanded
 }
 
-fn fold(
+enum Folded {
+    /// A new f32 initializer, the Cast's output.
+    New(TensorProto),
+    /// The initializer at `at` was scaled in place and now carries the Mul's output name.
+    Renamed { at: usize, from: String },
+}
+
+/// `Cast(int8 | float16 initializer -> float)`: the f32 tensor; the small one's bytes are freed.
+fn fold_cast(node: &NodeProto, initializers: &mut [TensorProto], index: &HashMap<String, usize>) -> Option<Folded> {
+    let to = node.attribute.iter().find(|a| a.name == "to")?.i;
+    let (input, output) = (node.input.first()?, node.output.first()?);
+    let src = &mut initializers[*index.get(input)?];
+    if to != FLOAT as i64 || !matches!(src.data_type, INT8 | FLOAT16) {
+        return None;
+    }
+    let raw: Vec<u8> = if src.raw_data.is_empty() {
+        let bytes_per_value = if src.data_type == INT8 { 1 } else { 2 };
+        src.int32_data.iter().flat_map(|&v| (v as u16).to_le_bytes()[..bytes_per_value].to_vec()).collect()
+    } else {
+        std::mem::take(&mut src.raw_data)
+    };
+    let values: Vec<f32> = if src.data_type == INT8 {
+        raw.iter().map(|&b| b as i8 as f32).collect()
+    } else {
+        raw.chunks_exact(2).map(|b| f16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32()).collect()
+    };
+    src.int32_data = vec![];
+    Some(Folded::New(float_tensor(output.clone(), src.dims.clone(), &values)))
+}
+
+/// `Mul(<folded cast>, scale initializer)` with the scale along one axis: scaled in place.
+fn fold_scale(
     node: &NodeProto,
-    initializers: &[TensorProto],
+    initializers: &mut [TensorProto],
     index: &HashMap<String, usize>,
-    expanded: &HashSet<String>,
-) -> Option<TensorProto> {
-    let constant = |name: &String| index.get(name).map(|&i| &initializers[i]);
-    let output = node.output.first()?.clone();
-    match node.op_type.as_str() {
-        "Cast" if node.input.len() == 1 => {
-            let to = node.attribute.iter().find(|a| a.name == "to")?.i;
-            let src = constant(&node.input[0])?;
-            if to != FLOAT as i64 {
-                return None;
-            }
-            let values = match src.data_type {
-                INT8 => int8_values(src)?,
-                FLOAT16 => f16_values(src)?,
-                _ => return None,
-            };
-            Some(float_tensor(output, src.dims.clone(), &values))
+    cast_outputs: &HashSet<String>,
+) -> Option<Folded> {
+    if node.input.len() != 2 || !cast_outputs.contains(&node.input[0]) {
+        return None;
+    }
+    let (at, scale_at) = (*index.get(&node.input[0])?, *index.get(&node.input[1])?);
+    let scale = f32_values(&initializers[scale_at])?;
+    let block = scale_block(&initializers[at].dims, &initializers[scale_at].dims)?;
+    let weights = &mut initializers[at];
+    for (i, chunk) in weights.raw_data.chunks_exact_mut(4 * block.inner).enumerate() {
+        let s = scale[i % block.channels];
+        for v in chunk.chunks_exact_mut(4) {
+            let x = f32::from_le_bytes([v[0], v[1], v[2], v[3]]) * s;
+            v.copy_from_slice(&x.to_le_bytes());
         }
-        "Mul" if node.input.len() == 2 && expanded.contains(&node.input[0]) => {
-            let (weights, scale) = (constant(&node.input[0])?, constant(&node.input[1])?);
-            let values = scaled(&f32_values(weights)?, &weights.dims, &f32_values(scale)?, &scale.dims)?;
-            Some(float_tensor(output, weights.dims.clone(), &values))
-        }
+    }
+    let from = std::mem::replace(&mut weights.name, node.output.first()?.clone());
+    Some(Folded::Renamed { at, from })
+}
+
+/// A per-channel scale: `channels` values along one axis of the weights, each applying to runs
+/// of `inner` consecutive values (the product of the dimensions after that axis).
+struct ScaleBlock {
+    channels: usize,
+    inner: usize,
+}
+
+fn scale_block(dims: &[i64], scale_dims: &[i64]) -> Option<ScaleBlock> {
+    if scale_dims.len() != dims.len() {
+        return None;
+    }
+    let axes: Vec<usize> = (0..dims.len()).filter(|&a| scale_dims[a] != 1).collect();
+    match axes.as_slice() {
+        [] => Some(ScaleBlock { channels: 1, inner: dims.iter().product::<i64>().max(1) as usize }),
+        [axis] if scale_dims[*axis] == dims[*axis] => Some(ScaleBlock {
+            channels: dims[*axis] as usize,
+            inner: dims[axis + 1..].iter().product::<i64>().max(1) as usize,
+        }),
         _ => None,
     }
-}
-
-fn int8_values(t: &TensorProto) -> Option<Vec<f32>> {
-    if !t.raw_data.is_empty() {
-        return Some(t.raw_data.iter().map(|&b| b as i8 as f32).collect());
-    }
-    Some(t.int32_data.iter().map(|&v| v as i8 as f32).collect())
-}
-
-fn f16_values(t: &TensorProto) -> Option<Vec<f32>> {
-    if !t.raw_data.is_empty() {
-        let bits = t.raw_data.chunks_exact(2).map(|b| u16::from_le_bytes([b[0], b[1]]));
-        return Some(bits.map(|b| f16::from_bits(b).to_f32()).collect());
-    }
-    Some(t.int32_data.iter().map(|&v| f16::from_bits(v as u16).to_f32()).collect())
 }
 
 fn f32_values(t: &TensorProto) -> Option<Vec<f32>> {
@@ -104,39 +147,6 @@ fn f32_values(t: &TensorProto) -> Option<Vec<f32>> {
         return Some(t.raw_data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect());
     }
     Some(t.float_data.clone())
-}
-
-/// `weights * scale`, the scale having the weights' rank with each dimension 1 or equal.
-fn scaled(weights: &[f32], dims: &[i64], scale: &[f32], scale_dims: &[i64]) -> Option<Vec<f32>> {
-    let volume: i64 = dims.iter().product();
-    if scale_dims.len() != dims.len()
-        || weights.len() as i64 != volume
-        || scale.len() as i64 != scale_dims.iter().product::<i64>()
-        || dims.iter().zip(scale_dims).any(|(&d, &s)| s != 1 && s != d)
-    {
-        return None;
-    }
-    // Row-major strides of the scale, 0 where it is broadcast.
-    let mut strides = vec![0i64; dims.len()];
-    let mut stride = 1;
-    for axis in (0..dims.len()).rev() {
-        strides[axis] = if scale_dims[axis] == 1 { 0 } else { stride };
-        stride *= scale_dims[axis];
-    }
-    let mut coords = vec![0i64; dims.len()];
-    let mut out = Vec::with_capacity(weights.len());
-    for &w in weights {
-        let at: i64 = coords.iter().zip(&strides).map(|(c, s)| c * s).sum();
-        out.push(w * scale[at as usize]);
-        for axis in (0..dims.len()).rev() {
-            coords[axis] += 1;
-            if coords[axis] < dims[axis] {
-                break;
-            }
-            coords[axis] = 0;
-        }
-    }
-    Some(out)
 }
 
 fn float_tensor(name: String, dims: Vec<i64>, values: &[f32]) -> TensorProto {
@@ -152,24 +162,72 @@ fn float_tensor(name: String, dims: Vec<i64>, values: &[f32]) -> TensorProto {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tract_onnx::pb::AttributeProto;
 
-    #[test]
-    fn per_channel_scale_broadcasts_over_the_other_axes() {
-        // 2 output channels x 3 values, scale [2, 1].
-        let out = scaled(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3], &[10.0, 100.0], &[2, 1]).unwrap();
-        assert_eq!(out, vec![10.0, 20.0, 30.0, 400.0, 500.0, 600.0]);
-        // Scale along the last axis, [1, 3].
-        let out = scaled(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3], &[1.0, 10.0, 100.0], &[1, 3]).unwrap();
-        assert_eq!(out, vec![1.0, 20.0, 300.0, 4.0, 50.0, 600.0]);
-        // A scale that does not broadcast is not folded.
-        assert!(scaled(&[1.0, 2.0], &[2], &[1.0, 2.0, 3.0], &[3]).is_none());
+    fn node(op: &str, inputs: &[&str], output: &str) -> NodeProto {
+        NodeProto {
+            op_type: op.into(),
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: vec![output.into()],
+            attribute: if op == "Cast" { vec![AttributeProto { name: "to".into(), i: FLOAT as i64, ..Default::default() }] } else { vec![] },
+            ..Default::default()
+        }
+    }
+
+    fn tensor(name: &str, data_type: i32, dims: &[i64], raw: Vec<u8>) -> TensorProto {
+        TensorProto { name: name.into(), data_type, dims: dims.to_vec(), raw_data: raw, ..Default::default() }
+    }
+
+    fn floats(t: &TensorProto) -> Vec<f32> {
+        f32_values(t).unwrap()
     }
 
     #[test]
-    fn half_floats_and_int8_decode() {
-        let t = TensorProto { data_type: FLOAT16, raw_data: vec![0x00, 0x3c, 0x00, 0xc0], ..Default::default() };
-        assert_eq!(f16_values(&t).unwrap(), vec![1.0, -2.0]);
-        let t = TensorProto { data_type: INT8, raw_data: vec![0x7f, 0x81], ..Default::default() };
-        assert_eq!(int8_values(&t).unwrap(), vec![127.0, -127.0]);
+    fn int8_weights_with_per_channel_scales_become_f32() {
+        // 2 output channels x 3 values; scale [2, 1], then a second weight scaled along its last axis.
+        let q: Vec<u8> = [1i8, 2, 3, -4, -5, 127].iter().map(|&v| v as u8).collect();
+        let s0: Vec<u8> = [10f32, 100.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let s1: Vec<u8> = [1f32, 10.0, 100.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let mut graph = GraphProto {
+            initializer: vec![
+                tensor("w__int8", INT8, &[2, 3], q.clone()),
+                tensor("w__scale", FLOAT, &[2, 1], s0),
+                tensor("m__int8", INT8, &[2, 3], q),
+                tensor("m__scale", FLOAT, &[1, 3], s1),
+            ],
+            node: vec![
+                node("Cast", &["w__int8"], "w__f32"),
+                node("Mul", &["w__f32", "w__scale"], "w"),
+                node("Cast", &["m__int8"], "m__f32"),
+                node("Mul", &["m__f32", "m__scale"], "m"),
+                node("Conv", &["x", "w"], "y"),
+                node("MatMul", &["y", "m"], "z"),
+            ],
+            ..Default::default()
+        };
+        assert_eq!(expand_stored_weights(&mut graph), 2);
+        assert_eq!(graph.node.len(), 2, "only the real operators remain");
+        let names: Vec<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["w", "m"], "the small originals and the scales are gone");
+        assert_eq!(floats(&graph.initializer[0]), vec![10.0, 20.0, 30.0, -400.0, -500.0, 12700.0]);
+        assert_eq!(floats(&graph.initializer[1]), vec![1.0, 20.0, 300.0, -4.0, -50.0, 12700.0]);
+    }
+
+    #[test]
+    fn half_float_weights_become_f32() {
+        let mut graph = GraphProto {
+            initializer: vec![tensor("w__f16", FLOAT16, &[2], vec![0x00, 0x3c, 0x00, 0xc0])],
+            node: vec![node("Cast", &["w__f16"], "w"), node("Conv", &["x", "w"], "y")],
+            ..Default::default()
+        };
+        assert_eq!(expand_stored_weights(&mut graph), 1);
+        assert_eq!(floats(&graph.initializer[0]), vec![1.0, -2.0]);
+    }
+
+    #[test]
+    fn scales_that_do_not_broadcast_per_channel_are_left_to_tract() {
+        assert!(scale_block(&[2, 3], &[2, 3]).is_none());
+        assert!(scale_block(&[2, 3], &[3]).is_none());
+        assert_eq!(scale_block(&[4, 2, 3, 3], &[4, 1, 1, 1]).map(|b| (b.channels, b.inner)), Some((4, 18)));
     }
 }

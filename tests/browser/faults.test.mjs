@@ -47,18 +47,28 @@ test('the fault build is the one running', async () => {
   assert.equal(build, 'simd128');
 });
 
-test('a panic fails that request only; the next photo classifies after the restart', async () => {
-  const modelResponses = () => server.responses.filter((r) => r.path.endsWith('/model.onnx'));
-  const before = modelResponses().length;
-  const [crash, next] = await page.evaluate(async () => {
-    const crash = await window.settle([window.classifier.classify(new ImageData(7, 13))]);
-    const next = await window.settle([window.classifier.classify(await window.photo('dog.jpg'))]);
-    return [crash[0], next[0]];
-  });
+// Classify a fault-triggering blank image of `width` x `height`, then `photo`; checks the crash
+// message and that the photo gets the CLI's answer. Returns the photo's result.
+async function crashThenClassify(width, height, photo) {
+  const [crash, next] = await page.evaluate(
+    async ({ width, height, photo }) => {
+      const crash = await window.settle([window.classifier.classify(new ImageData(width, height))]);
+      const next = await window.settle([window.classifier.classify(await window.photo(photo))]);
+      return [crash[0], next[0]];
+    },
+    { width, height, photo },
+  );
   assert.equal(crash.ok, false);
   assert.match(crash.error, CRASHED);
   assert.ok(next.ok, next.error);
-  assertSameAsCli(next.top, 'tests/photos/dog.jpg', FP32_MODEL);
+  assertSameAsCli(next.top, `tests/photos/${photo}`, FP32_MODEL);
+  return next;
+}
+
+test('a panic fails that request only; the next photo classifies after the restart', async () => {
+  const modelResponses = () => server.responses.filter((r) => r.path.endsWith('/model.onnx'));
+  const before = modelResponses().length;
+  await crashThenClassify(7, 13, 'dog.jpg');
   // The reload asked the server once more and was answered from the browser's cache (304).
   assert.deepEqual(modelResponses().slice(before).map((r) => r.status), [304]);
 });
@@ -88,15 +98,7 @@ test('photos queued behind a crash get their own answers', async () => {
 });
 
 test('running out of wasm memory is a crash like a panic; memory is back to normal after', async () => {
-  const [crash, next] = await page.evaluate(async () => {
-    const crash = await window.settle([window.classifier.classify(new ImageData(7, 14))]);
-    const next = await window.settle([window.classifier.classify(await window.photo('person.jpg'))]);
-    return [crash[0], next[0]];
-  });
-  assert.equal(crash.ok, false);
-  assert.match(crash.error, CRASHED);
-  assert.ok(next.ok, next.error);
-  assertSameAsCli(next.top, 'tests/photos/person.jpg', FP32_MODEL);
+  const next = await crashThenClassify(7, 14, 'person.jpg');
   // The new worker's memory holds one model (about 100 MB), not the gigabytes the old one took.
   assert.ok(next.memory < 512 << 20, `wasm memory after the restart: ${next.memory} bytes`);
 });

@@ -83,13 +83,21 @@ fn fold_cast(node: &NodeProto, initializers: &mut [TensorProto], index: &HashMap
     } else {
         std::mem::take(&mut src.raw_data)
     };
-    let values: Vec<f32> = if src.data_type == INT8 {
-        raw.iter().map(|&b| b as i8 as f32).collect()
+    // Written straight into the f32 tensor's bytes: one full-size allocation, no intermediate.
+    let mut f32_bytes = Vec::with_capacity(raw.len() * if src.data_type == INT8 { 4 } else { 2 });
+    if src.data_type == INT8 {
+        for &b in &raw {
+            f32_bytes.extend_from_slice(&(b as i8 as f32).to_le_bytes());
+        }
     } else {
-        raw.chunks_exact(2).map(|b| f16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32()).collect()
-    };
+        for b in raw.chunks_exact(2) {
+            f32_bytes.extend_from_slice(&f16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32().to_le_bytes());
+        }
+    }
+    drop(raw);
     src.int32_data = vec![];
-    Some(Folded::New(float_tensor(output.clone(), src.dims.clone(), &values)))
+    let tensor = TensorProto { name: output.clone(), dims: src.dims.clone(), data_type: FLOAT, raw_data: f32_bytes, ..Default::default() };
+    Some(Folded::New(tensor))
 }
 
 /// `Mul(<folded cast>, scale initializer)` with the scale along one axis: scaled in place.
@@ -147,16 +155,6 @@ fn f32_values(t: &TensorProto) -> Option<Vec<f32>> {
         return Some(t.raw_data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect());
     }
     Some(t.float_data.clone())
-}
-
-fn float_tensor(name: String, dims: Vec<i64>, values: &[f32]) -> TensorProto {
-    TensorProto {
-        name,
-        dims,
-        data_type: FLOAT,
-        raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        ..Default::default()
-    }
 }
 
 #[cfg(test)]

@@ -104,7 +104,7 @@ test('the page loads PNASNet-5 large and classifies a photo like the CLI', { tim
 
   // ?model= adds a bundle to the index's list, so the chooser appears; switching models works.
   const options = await page.$$eval('#model-select option', (o) => o.map((x) => x.value));
-  assert.deepEqual(options, [PNASNET, 'efficientnet-lite0']);
+  assert.deepEqual(options, [PNASNET, 'efficientnet-lite0-int8', 'efficientnet-lite0-f16', 'efficientnet-lite0']);
   assert.equal(await page.isVisible('#model-select'), true);
   await page.selectOption('#model-select', 'efficientnet-lite0');
   await page.waitForSelector('html[data-state="ready"]', { timeout: 120_000 });

@@ -20,14 +20,23 @@ const FLOAT16: i32 = 10;
 pub fn expand_stored_weights(graph: &mut GraphProto) -> usize {
     let mut index: HashMap<String, usize> =
         graph.initializer.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
+    // How many nodes (or graph outputs) read each tensor: a tensor is consumed in place (its
+    // bytes taken, or scaled and renamed) only when the expanding node is its sole reader.
+    let mut readers: HashMap<String, usize> = HashMap::new();
+    for name in graph.node.iter().flat_map(|n| n.input.iter()).chain(graph.output.iter().map(|o| &o.name)) {
+        *readers.entry(name.clone()).or_default() += 1;
+    }
+    let sole_reader = |name: &String| readers.get(name) == Some(&1);
     // Names of tensors made by a folded Cast: only those are scaled in place by a following Mul.
     let mut cast_outputs: HashSet<String> = HashSet::new();
     let mut expanded = 0;
     let mut kept = Vec::with_capacity(graph.node.len());
     for node in std::mem::take(&mut graph.node) {
         let folded = match node.op_type.as_str() {
-            "Cast" => fold_cast(&node, &mut graph.initializer, &index),
-            "Mul" => fold_scale(&node, &mut graph.initializer, &index, &cast_outputs),
+            "Cast" => fold_cast(&node, &mut graph.initializer, &index, node.input.first().is_some_and(sole_reader)),
+            "Mul" if node.input.first().is_some_and(sole_reader) => {
+                fold_scale(&node, &mut graph.initializer, &index, &cast_outputs)
+            }
             _ => None,
         };
         match folded {
@@ -69,8 +78,14 @@ enum Folded {
     Renamed { at: usize, from: String },
 }
 
-/// `Cast(int8 | float16 initializer -> float)`: the f32 tensor; the small one's bytes are freed.
-fn fold_cast(node: &NodeProto, initializers: &mut [TensorProto], index: &HashMap<String, usize>) -> Option<Folded> {
+/// `Cast(int8 | float16 initializer -> float)`: the f32 tensor; the small one's bytes are freed
+/// when nothing else reads them (`sole_reader`).
+fn fold_cast(
+    node: &NodeProto,
+    initializers: &mut [TensorProto],
+    index: &HashMap<String, usize>,
+    sole_reader: bool,
+) -> Option<Folded> {
     let to = node.attribute.iter().find(|a| a.name == "to")?.i;
     let (input, output) = (node.input.first()?, node.output.first()?);
     let src = &mut initializers[*index.get(input)?];
@@ -80,8 +95,10 @@ fn fold_cast(node: &NodeProto, initializers: &mut [TensorProto], index: &HashMap
     let raw: Vec<u8> = if src.raw_data.is_empty() {
         let bytes_per_value = if src.data_type == INT8 { 1 } else { 2 };
         src.int32_data.iter().flat_map(|&v| (v as u16).to_le_bytes()[..bytes_per_value].to_vec()).collect()
-    } else {
+    } else if sole_reader {
         std::mem::take(&mut src.raw_data)
+    } else {
+        src.raw_data.clone()
     };
     // Written straight into the f32 tensor's bytes: one full-size allocation, no intermediate.
     let mut f32_bytes = Vec::with_capacity(raw.len() * if src.data_type == INT8 { 4 } else { 2 });
@@ -95,7 +112,9 @@ fn fold_cast(node: &NodeProto, initializers: &mut [TensorProto], index: &HashMap
         }
     }
     drop(raw);
-    src.int32_data = vec![];
+    if sole_reader {
+        src.int32_data = vec![];
+    }
     let tensor = TensorProto { name: output.clone(), dims: src.dims.clone(), data_type: FLOAT, raw_data: f32_bytes, ..Default::default() };
     Some(Folded::New(tensor))
 }
@@ -220,6 +239,18 @@ mod tests {
         };
         assert_eq!(expand_stored_weights(&mut graph), 1);
         assert_eq!(floats(&graph.initializer[0]), vec![1.0, -2.0]);
+    }
+
+    #[test]
+    fn a_small_weight_read_by_another_node_too_stays_intact() {
+        let mut graph = GraphProto {
+            initializer: vec![tensor("w__int8", INT8, &[2], vec![3, 0xfd])],
+            node: vec![node("Cast", &["w__int8"], "w"), node("Conv", &["x", "w"], "y"), node("Identity", &["w__int8"], "z")],
+            ..Default::default()
+        };
+        assert_eq!(expand_stored_weights(&mut graph), 1);
+        assert_eq!(graph.initializer[0].raw_data, vec![3, 0xfd], "the int8 tensor is still read by Identity");
+        assert_eq!(floats(&graph.initializer[1]), vec![3.0, -3.0]);
     }
 
     #[test]

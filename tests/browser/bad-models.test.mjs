@@ -45,3 +45,24 @@ test('each broken bundle: a message naming the problem, then another model works
   }
   writeFileSync(path.join(ROOT, DIR, 'page-table.md'), ['| bundle | page |', '|---|---|', ...rows, ''].join('\n'));
 });
+
+// A page served from a plain-HTTP address that is not loopback (a demo on a LAN) is not a secure
+// context: no WebCrypto, so the worker hashes the network in wasm instead, and still refuses a
+// network that is not the manifest's.
+test('not a secure context: the network is still checked, and a good model classifies', { timeout: 300_000 }, async () => {
+  const insecure = await launch(['--host-resolver-rules=MAP insecure.test 127.0.0.1']);
+  try {
+    const base = server.url.replace('127.0.0.1', 'insecure.test');
+    const page = await insecure.newPage();
+    await page.goto(`${base}?model=${DIR}/tampered`);
+    assert.equal(await page.evaluate(() => window.isSecureContext || !!globalThis.crypto?.subtle), false);
+    await page.waitForSelector('html[data-state="error"]', { timeout: 60_000 });
+    assert.match(await page.textContent('#error'), /corrupt or was modified: its sha256 is [0-9a-f]{64}/);
+    await page.selectOption('#model-select', 'efficientnet-lite0-int8');
+    await page.waitForSelector('html[data-state="ready"]', { timeout: 60_000 });
+    assertSameAsCli(await uploadPhoto(page, 'tests/photos/eagle.jpg'), 'tests/photos/eagle.jpg');
+    await page.close();
+  } finally {
+    await insecure.close();
+  }
+});

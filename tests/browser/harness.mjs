@@ -43,8 +43,8 @@ export async function startServer() {
   return { url, responses, close: () => proc.kill() };
 }
 
-export async function launch() {
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+export async function launch(extraArgs = []) {
+  return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs], headless: true });
 }
 
 // A browser with a profile on disk, as a visitor's is: its HTTP cache keeps large files (a

@@ -51,7 +51,7 @@ window.bench = {
     try {
       // Load = from the request to ready to run, engine start included (each round runs on a
       // fresh page, so onnxruntime-web starts its runtime too). Ours streams the download into
-      // wasm memory (fetchMs), then parses and optimises it while WebCrypto hashes it (prepareMs).
+      // wasm memory and hashes it on the way (fetchMs), then parses and optimises (prepareMs).
       let t = now();
       const info = await classifier.load(bundle, { threads });
       const loadMs = now() - t;

@@ -36,13 +36,10 @@ impl Bundle {
     /// The network bytes, if their sha256 is the manifest's; refused otherwise.
     pub fn verify_network(&self, network: NetworkBytes) -> Result<Vec<u8>> {
         let (bytes, actual) = network.finish();
-        self.check_sha256(&actual)?;
+        if actual != self.manifest.network.sha256 {
+            return Err(Error::Integrity { expected: self.manifest.network.sha256.clone(), actual });
+        }
         Ok(bytes)
-    }
-
-    /// Refuse a network whose sha256 (lowercase hex) is not the manifest's.
-    pub fn check_sha256(&self, actual: &str) -> Result<()> {
-        check_sha256(&self.manifest, actual)
     }
 
     /// Read a bundle folder (native only): the bundle and its network bytes (not yet verified).
@@ -63,19 +60,13 @@ impl Bundle {
     }
 }
 
-/// Refuse a network whose sha256 (lowercase hex) is not the one `manifest` records.
-pub fn check_sha256(manifest: &Manifest, actual: &str) -> Result<()> {
-    if actual != manifest.network.sha256 {
-        let expected = manifest.network.sha256.clone();
-        return Err(Error::Integrity { expected, actual: actual.to_string() });
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network_bytes::sha256_hex;
+
+    fn sha256_hex(bytes: &[u8]) -> String {
+        NetworkBytes::from_vec(bytes.to_vec()).finish().1
+    }
 
     fn manifest(classes: usize, offset: usize, sha: &str) -> String {
         format!(
@@ -107,7 +98,5 @@ mod tests {
         let e = bundle.verify_network(NetworkBytes::from_vec(b"abd".to_vec())).unwrap_err();
         assert!(matches!(e, Error::Integrity { .. }));
         assert!(e.to_string().contains("corrupt or was modified"));
-        assert!(bundle.check_sha256(&sha).is_ok());
-        assert!(matches!(bundle.check_sha256(&sha256_hex(b"abd")), Err(Error::Integrity { .. })));
     }
 }

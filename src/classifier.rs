@@ -31,12 +31,6 @@ impl Classifier {
     /// bytes, which are freed as soon as they are decoded).
     pub fn new(bundle: Bundle, network: NetworkBytes) -> Result<Classifier> {
         let bytes = bundle.verify_network(network)?;
-        Classifier::new_unverified(bundle, bytes)
-    }
-
-    /// Load network bytes whose sha256 the caller checks itself with `Bundle::check_sha256`
-    /// (the browser hashes them on another thread while this parses and optimises).
-    pub fn new_unverified(bundle: Bundle, bytes: Vec<u8>) -> Result<Classifier> {
         let network = Network::load_onnx(bytes, &bundle.manifest)?;
         Ok(Classifier { bundle, network })
     }

@@ -72,8 +72,8 @@ def main(out):
     tampered[len(tampered) // 2] ^= 0xFF
     write_bundle(out, "tampered", manifest, bytes(tampered))
     case("tampered", "network file changed after the manifest was written", "sha256")
-    # Neither the manifest's file nor ONNX: the digest is checked while the bytes are parsed, and
-    # the mismatch, not the parse error, is what the visitor is told.
+    # Neither the manifest's file nor ONNX: the digest is checked before the bytes are parsed, so
+    # the mismatch, not a parse error, is what the visitor is told.
     replaced = bytes(range(256)) * (len(network) // 256)
     write_bundle(out, "replaced", manifest, replaced)
     case("replaced", "network file replaced by bytes that are not ONNX", "corrupt or was modified")

@@ -7,7 +7,7 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::{Bundle, Clock, Error};
+use crate::{Bundle, Clock, Error, NetworkBytes};
 
 #[cfg(feature = "fault-injection")]
 mod fault_injection;
@@ -21,7 +21,13 @@ pub use wasm_bindgen_rayon::init_thread_pool;
 #[cfg(feature = "threads")]
 #[wasm_bindgen(js_name = useThreadPool)]
 pub fn use_thread_pool() -> usize {
-    tract_linalg::multithread::set_default_executor(tract_linalg::multithread::Executor::RayonGlobal);
+    use tract_linalg::multithread::{set_default_executor, set_threading_element_threshold, Executor};
+    set_default_executor(Executor::RayonGlobal);
+    // Element-wise, depthwise and pooling ops split across the pool from 32k elements by default;
+    // waking a Web Worker costs more than that saves below about 128k (2 cores, Chromium:
+    // EfficientNet-Lite0 28-30 ms per image instead of 30-32, PNASNet unchanged). Matrix
+    // products keep tract's own gate.
+    set_threading_element_threshold(131_072);
     rayon::current_num_threads()
 }
 
@@ -56,85 +62,50 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
 }
 
 /// The network file, downloaded straight into wasm memory: `new NetworkBuffer(expectedBytes)`,
-/// then `push(chunk)` for each chunk of the response body.
+/// then `push(chunk)` for each chunk of the response body. Hashes as it goes.
 #[wasm_bindgen]
 pub struct NetworkBuffer {
-    bytes: Vec<u8>,
+    inner: NetworkBytes,
 }
 
 #[wasm_bindgen]
 impl NetworkBuffer {
     #[wasm_bindgen(constructor)]
     pub fn new(expected_bytes: usize) -> NetworkBuffer {
-        NetworkBuffer { bytes: Vec::with_capacity(expected_bytes) }
+        NetworkBuffer { inner: NetworkBytes::with_capacity(expected_bytes) }
     }
 
     pub fn push(&mut self, chunk: &[u8]) {
-        self.bytes.extend_from_slice(chunk);
+        self.inner.push(chunk);
     }
 
     #[wasm_bindgen(getter)]
     pub fn length(&self) -> usize {
-        self.bytes.len()
+        self.inner.len()
     }
 
-    /// Where the bytes start in wasm memory, so the worker can hand WebCrypto a view of them
-    /// without copying them through JS first.
+    /// sha256 (lowercase hex) of the bytes pushed so far.
     #[wasm_bindgen(getter)]
-    pub fn offset(&self) -> usize {
-        self.bytes.as_ptr() as usize
-    }
-
-    /// sha256 (lowercase hex) of the bytes, computed here in one pass: the fallback for pages
-    /// without WebCrypto (not a secure context).
     pub fn sha256(&self) -> String {
-        crate::network_bytes::sha256_hex(&self.bytes)
+        self.inner.sha256_hex()
     }
 }
 
-/// Refuse network bytes whose sha256 (lowercase hex) is not the one in the manifest: the error
-/// says the file is corrupt or was modified, with both digests. For a network that did not load,
-/// so has no `Classifier` to `verify`.
-#[wasm_bindgen(js_name = checkNetworkSha256)]
-pub fn check_network_sha256(manifest_json: &str, sha256: &str) -> Result<(), JsError> {
-    let manifest = crate::Manifest::from_json(manifest_json).map_err(js_error)?;
-    crate::bundle::check_sha256(&manifest, sha256).map_err(js_error)
-}
-
-/// A loaded model: `new Classifier(manifestJson, labelsJson, networkBuffer)` parses and
-/// optimises the network (consuming the buffer), then `verify(sha256)` checks the digest of the
-/// bytes against the manifest. The worker hashes on another thread while the constructor runs;
-/// a classifier refuses to classify until it is verified.
+/// A loaded model. `new Classifier(manifestJson, labelsJson, networkBuffer)`.
 #[wasm_bindgen]
 pub struct Classifier {
     inner: crate::Classifier,
-    verified: bool,
-}
-
-impl Classifier {
-    fn ready(&self) -> Result<&crate::Classifier, JsError> {
-        if !self.verified {
-            return Err(JsError::new("the network's sha256 has not been checked yet (call verify first)"));
-        }
-        Ok(&self.inner)
-    }
 }
 
 #[wasm_bindgen]
 impl Classifier {
+    /// Verifies the network against the manifest's sha256, then parses and optimises it.
+    /// Consumes the buffer (the JS object is unusable afterwards; its bytes are freed in the load).
     #[wasm_bindgen(constructor)]
     pub fn new(manifest_json: &str, labels_json: &str, network: NetworkBuffer) -> Result<Classifier, JsError> {
         let bundle = Bundle::from_json(manifest_json, labels_json).map_err(js_error)?;
-        let inner = crate::Classifier::new_unverified(bundle, network.bytes).map_err(js_error)?;
-        Ok(Classifier { inner, verified: false })
-    }
-
-    /// Accept the network if `sha256` (lowercase hex of the bytes it was built from) is the
-    /// manifest's; otherwise the error says the file is corrupt or was modified.
-    pub fn verify(&mut self, sha256: &str) -> Result<(), JsError> {
-        self.inner.bundle.check_sha256(sha256).map_err(js_error)?;
-        self.verified = true;
-        Ok(())
+        let inner = crate::Classifier::new(bundle, network.inner).map_err(js_error)?;
+        Ok(Classifier { inner })
     }
 
     /// Top-k classes of RGBA pixels (e.g. `ImageData.data`):
@@ -142,19 +113,19 @@ impl Classifier {
     pub fn classify(&self, rgba: &[u8], width: u32, height: u32, top_k: usize) -> Result<JsValue, JsError> {
         #[cfg(feature = "fault-injection")]
         fault_injection::trigger(width, height);
-        let result = self.ready()?.classify(rgba, width, height, top_k, &PerformanceClock).map_err(js_error)?;
+        let result = self.inner.classify(rgba, width, height, top_k, &PerformanceClock).map_err(js_error)?;
         to_js(&result)
     }
 
     /// Raw network outputs (all classes, background included) for RGBA pixels.
     pub fn outputs(&self, rgba: &[u8], width: u32, height: u32) -> Result<Vec<f32>, JsError> {
-        self.ready()?.outputs(rgba, width, height).map_err(js_error)
+        self.inner.outputs(rgba, width, height).map_err(js_error)
     }
 
     /// Raw network outputs for RGBA pixels already cropped and sized for the network
     /// (reference checks feed the exact crop another engine saw).
     pub fn outputs_for_prepared(&self, rgba: &[u8], width: u32, height: u32) -> Result<Vec<f32>, JsError> {
-        self.ready()?.outputs_for_prepared(rgba, width, height).map_err(js_error)
+        self.inner.outputs_for_prepared(rgba, width, height).map_err(js_error)
     }
 
     /// The validated manifest, as a plain object.

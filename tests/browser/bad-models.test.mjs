@@ -47,8 +47,8 @@ test('each broken bundle: a message naming the problem, then another model works
 });
 
 // A page served from a plain-HTTP address that is not loopback (a demo on a LAN) is not a secure
-// context: no WebCrypto, so the worker hashes the network in wasm instead, and still refuses a
-// network that is not the manifest's.
+// context: no service worker, no WebCrypto, no SharedArrayBuffer. The page still loads a model,
+// still refuses a network that is not the manifest's, and classifies like the CLI.
 test('not a secure context: the network is still checked, and a good model classifies', { timeout: 300_000 }, async () => {
   const insecure = await launch(['--host-resolver-rules=MAP insecure.test 127.0.0.1']);
   try {

@@ -89,35 +89,26 @@ const wasmMemoryBytes = () => engine.exports.memory.buffer.byteLength;
 const HANDLERS = {
   async load({ url, threads = 1, relaxedSimd = true }, id) {
     engine ??= await startEngine(threads, relaxedSimd);
+    const { Classifier, NetworkBuffer } = engine.module;
     const t0 = performance.now();
-    let fetched = await download(url, id, false);
+    let fetched = await download(NetworkBuffer, url, id, false);
+    if (fetched.network.sha256 !== fetched.manifest.network?.sha256) {
+      // A cached copy (HTTP cache, offline cache) can be stale or damaged: fetch once more from
+      // the server. A second mismatch is reported by the Classifier below, with both digests.
+      fetched.network.free();
+      fetched = await download(NetworkBuffer, url, id, true);
+    }
+    const { manifestText, labelsText, network } = fetched;
+    const bytes = network.length; // read now: the Classifier consumes the buffer
     const t1 = performance.now();
     // Drop the previous model before building the next one: only one lives in wasm memory.
     classifier?.free();
     classifier = null;
-    let built = await build(fetched);
-    if (built.sha256 !== fetched.manifest.network?.sha256) {
-      // A cached copy (HTTP cache, offline cache) can be stale or damaged: fetch once more from
-      // the server. A second mismatch is reported below, with both digests.
-      built.classifier?.free();
-      fetched = await download(url, id, true);
-      built = await build(fetched);
-    }
-    const { classifier: loaded, error, sha256 } = built;
-    try {
-      // A mismatch is the error to report even when the bytes did not load either.
-      if (!loaded) engine.module.checkNetworkSha256(fetched.manifestText, sha256);
-      if (error) throw error;
-      loaded.verify(sha256);
-    } catch (err) {
-      loaded?.free();
-      throw err;
-    }
-    classifier = loaded;
+    classifier = new Classifier(manifestText, labelsText, network); // consumes the buffer
     const t2 = performance.now();
     return {
       manifest: classifier.manifest,
-      bytes: fetched.bytes,
+      bytes,
       downloadMs: t1 - t0,
       loadMs: t2 - t1,
       threads: engine.threads,
@@ -155,52 +146,19 @@ const HANDLERS = {
 };
 
 // The bundle, its network streamed into a wasm-side buffer; a failed download frees its bytes.
-async function download(url, id, reload) {
+async function download(NetworkBuffer, url, id, reload) {
   let buffer = null;
   try {
-    const fetched = await fetchBundle(
+    return await fetchBundle(
       url,
-      (expectedBytes) => (buffer = new engine.module.NetworkBuffer(expectedBytes)),
+      (expectedBytes) => (buffer = new NetworkBuffer(expectedBytes)),
       (loaded, total) => self.postMessage({ id, progress: { loaded, total } }),
       { reload },
     );
-    return { ...fetched, bytes: fetched.network.length };
   } catch (err) {
     buffer?.free();
     throw err;
   }
-}
-
-// Parse and optimise the network (consuming its buffer) while WebCrypto hashes the same bytes on
-// another thread: hashing 350 MB takes about a second, now hidden behind the load. The caller
-// keeps the classifier only if the digest is the manifest's. A load error is returned, not
-// thrown, so that a mismatch can be reported (or retried) first; a trap is thrown (the instance
-// is unusable).
-async function build({ manifestText, labelsText, network }) {
-  const digest = sha256Of(network);
-  let classifier = null;
-  let error = null;
-  try {
-    classifier = new engine.module.Classifier(manifestText, labelsText, network);
-  } catch (err) {
-    if (err instanceof WebAssembly.RuntimeError) throw err;
-    error = err;
-  }
-  return { classifier, error, sha256: await digest };
-}
-
-// sha256 (lowercase hex) of the network buffer. WebCrypto copies the bytes when called, so the
-// buffer may be consumed right after; it takes no view of shared memory (the threads build), so
-// that is copied out first. Without WebCrypto (a page that is not a secure context) the engine
-// hashes in wasm, before the load.
-function sha256Of(network) {
-  if (!self.crypto?.subtle) return Promise.resolve(network.sha256());
-  const memory = engine.exports.memory.buffer;
-  let bytes = new Uint8Array(memory, network.offset, network.length);
-  if (typeof SharedArrayBuffer !== 'undefined' && memory instanceof SharedArrayBuffer) bytes = bytes.slice();
-  return crypto.subtle
-    .digest('SHA-256', bytes)
-    .then((digest) => Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join(''));
 }
 
 // ImageBitmap (drawn on an OffscreenCanvas) or ImageData-like {data, width, height}.

@@ -1,19 +1,16 @@
 // The JS API (pkg/image-classifier.js) from a plain page, no bundler, in real Chromium: every
 // accepted kind of image source gives the CLI's answer; progress, dispose and errors behave.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, assertSameAsCli, collectErrors, FP32_MODEL } from './harness.mjs';
+import { assertSameAsCli, collectErrors, FP32_MODEL, serverAndBrowser } from './harness.mjs';
 
 const PHOTO = 'tests/photos/dog.jpg';
-let server, browser, page, errors;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-  page = await browser.newPage();
+let page, errors;
+const env = serverAndBrowser(async () => {
+  page = await env.browser.newPage();
   errors = collectErrors(page);
-  await page.goto(`${server.url}tests/browser/fixtures/plain.html`);
+  await page.goto(`${env.server.url}tests/browser/fixtures/plain.html`);
   await page.evaluate(async () => {
     const { ImageClassifier } = await import('/pkg/image-classifier.js');
     window.ImageClassifier = ImageClassifier;
@@ -24,10 +21,6 @@ before(async () => {
   });
 });
 
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
 
 test('load reports download progress and the manifest', async () => {
   const { progress, manifest, info } = await page.evaluate(() => ({

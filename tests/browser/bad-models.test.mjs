@@ -1,31 +1,21 @@
 // Broken model bundles (tools/bad_models.py, `make bad-models`) opened in the page: each gives
 // an error that names the problem, and the visitor can switch to a working model and classify.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { ROOT, startServer, launch, uploadPhoto, assertSameAsCli } from './harness.mjs';
+import { ROOT, launch, uploadPhoto, assertSameAsCli, serverAndBrowser } from './harness.mjs';
 
 const DIR = 'target/bad-models';
-let server, browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+const env = serverAndBrowser();
 
 test('each broken bundle: a message naming the problem, then another model works', { timeout: 300_000 }, async () => {
   const cases = JSON.parse(readFileSync(path.join(ROOT, DIR, 'cases.json'), 'utf8'));
   const rows = [];
   for (const { bundle, what, expect } of cases) {
-    const page = await browser.newPage();
-    await page.goto(`${server.url}?model=${DIR}/${bundle}`);
+    const page = await env.browser.newPage();
+    await page.goto(`${env.server.url}?model=${DIR}/${bundle}`);
     await page.waitForSelector('html[data-state="error"], html[data-state="ready"]', { timeout: 60_000 });
     assert.equal(await page.getAttribute('html', 'data-state'), 'error', `${what} must not load`);
     const message = await page.textContent('#error');
@@ -52,7 +42,7 @@ test('each broken bundle: a message naming the problem, then another model works
 test('not a secure context: the network is still checked, and a good model classifies', { timeout: 300_000 }, async () => {
   const insecure = await launch(['--host-resolver-rules=MAP insecure.test 127.0.0.1']);
   try {
-    const base = server.url.replace('127.0.0.1', 'insecure.test');
+    const base = env.server.url.replace('127.0.0.1', 'insecure.test');
     const page = await insecure.newPage();
     await page.goto(`${base}?model=${DIR}/tampered`);
     assert.equal(await page.evaluate(() => window.isSecureContext || !!globalThis.crypto?.subtle), false);

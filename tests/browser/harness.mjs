@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -45,6 +46,24 @@ export async function startServer() {
 
 export async function launch(extraArgs = []) {
   return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs], headless: true });
+}
+
+// The loopback server and a browser for one test file: started before its tests (then
+// `setup(env)` runs, e.g. to open a page), closed after them. Tests read `env.server` and
+// `env.browser`. (One hook: with a second top-level before hook in the test file, node 20 ran
+// that one while the browser did not exist yet.)
+export function serverAndBrowser(setup = async () => {}) {
+  const env = { server: null, browser: null };
+  before(async () => {
+    env.server = await startServer();
+    env.browser = await launch();
+    await setup(env);
+  });
+  after(async () => {
+    await env.browser?.close();
+    env.server?.close();
+  });
+  return env;
 }
 
 // A browser with a profile on disk, as a visitor's is: its HTTP cache keeps large files (a

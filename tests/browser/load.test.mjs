@@ -1,18 +1,15 @@
 // Sustained use in real Chromium through the JS API: 300 classifications in a row and 20 queued
 // at once; wasm memory does not grow after warm-up and every request gets its own answer.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, collectErrors } from './harness.mjs';
+import { collectErrors, serverAndBrowser } from './harness.mjs';
 
-let server, browser, page, errors;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-  page = await browser.newPage();
+let page, errors;
+const env = serverAndBrowser(async () => {
+  page = await env.browser.newPage();
   errors = collectErrors(page);
-  await page.goto(`${server.url}tests/browser/fixtures/plain.html`);
+  await page.goto(`${env.server.url}tests/browser/fixtures/plain.html`);
   await page.evaluate(async () => {
     const { ImageClassifier } = await import('/pkg/image-classifier.js');
     window.classifier = await ImageClassifier.load('/models/efficientnet-lite0');
@@ -27,10 +24,6 @@ before(async () => {
   });
 });
 
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
 
 test('300 classifications in a row: same answer every time, no memory growth after warm-up', { timeout: 300_000 }, async () => {
   const r = await page.evaluate(async () => {

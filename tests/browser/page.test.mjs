@@ -1,27 +1,20 @@
 // The demo page in real Chromium: real photos through the file input, answers checked
 // against the native CLI, responsiveness measured with the Long Tasks API.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { writeFileSync, mkdirSync, readFileSync } from 'node:fs';
-import { ROOT, startServer, launch, collectErrors, uploadPhoto, assertSameAsCli, dropPhoto, cliTop, nextResult, FP32_MODEL } from './harness.mjs';
+import { ROOT, collectErrors, uploadPhoto, assertSameAsCli, dropPhoto, cliTop, nextResult, FP32_MODEL, serverAndBrowser } from './harness.mjs';
 
-let server, browser, page, errors;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-  page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+let page, errors;
+const env = serverAndBrowser(async () => {
+  page = await env.browser.newPage({ viewport: { width: 1100, height: 900 } });
   errors = collectErrors(page);
-  await page.goto(server.url);
+  await page.goto(env.server.url);
   await page.waitForSelector('html[data-state="ready"]', { timeout: 120_000 });
 });
 
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
 
 const upload = (photo) => uploadPhoto(page, photo);
 

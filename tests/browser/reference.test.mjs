@@ -1,31 +1,21 @@
 // tract compiled to wasm against onnxruntime (tools/reference.py) on the very same input crops,
 // and PNASNet-5 large (generated weights, 344 MB) loaded and used by the page.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { ROOT, startServer, launch, cliTop, collectErrors } from './harness.mjs';
+import { ROOT, cliTop, collectErrors, serverAndBrowser } from './harness.mjs';
 
 const PNASNET = 'models/pnasnet5large-random';
-let server, browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+const env = serverAndBrowser();
 
 // Raw outputs of the wasm classifier (in its worker) for each reference crop, with the
 // single-threaded build (threads = 1) or the multi-threaded one (the page is cross-origin isolated).
 async function wasmOutputs(bundle, referenceDir, threads, relaxedSimd, expectedBuild) {
   const reference = JSON.parse(readFileSync(path.join(ROOT, referenceDir, 'reference.json'), 'utf8'));
-  const page = await browser.newPage();
-  await page.goto(server.url);
+  const page = await env.browser.newPage();
+  await page.goto(env.server.url);
   const names = Object.keys(reference.photos);
   const outputs = await page.evaluate(
     async ({ bundle, referenceDir, names, threads, relaxedSimd }) => {
@@ -80,9 +70,9 @@ for (const [bundle, referenceDir] of [
 }
 
 test('the page loads PNASNet-5 large and classifies a photo like the CLI', { timeout: 600_000 }, async () => {
-  const page = await browser.newPage();
+  const page = await env.browser.newPage();
   const errors = collectErrors(page);
-  await page.goto(`${server.url}?model=${PNASNET}`);
+  await page.goto(`${env.server.url}?model=${PNASNET}`);
   await page.waitForSelector('html[data-state="ready"], html[data-state="error"]', { timeout: 300_000 });
   assert.equal(await page.getAttribute('html', 'data-state'), 'ready', await page.textContent('#error'));
   assert.match(await page.textContent('#model-name'), /PNASNet-5 large/);
@@ -99,7 +89,7 @@ test('the page loads PNASNet-5 large and classifies a photo like the CLI', { tim
   shown.forEach((p, i) => assert.ok(Math.abs(p.score - cli[i].score) <= 1e-3, `#${i + 1}`));
   const timing = await page.textContent('#timing');
   mkdirSync(path.join(ROOT, 'target'), { recursive: true });
-  writeFileSync(path.join(ROOT, 'target/pnasnet-browser.txt'), `${status}\n${timing}\n`);
+  writeFileSync(path.join(ROOT, 'target/pnasnet-env.browser.txt'), `${status}\n${timing}\n`);
   console.log(`# PNASNet in the page: ${status} ${timing}`);
 
   // ?model= adds a bundle to the index's list, so the chooser appears; switching models works.

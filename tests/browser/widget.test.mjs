@@ -3,21 +3,18 @@
 // share one worker, the host page's CSS neither reaches in nor is changed, bad input and a
 // javascript: model address are refused with readable errors.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { ROOT, startServer, launch, assertSameAsCli, collectErrors, dropPhoto } from './harness.mjs';
+import { ROOT, assertSameAsCli, collectErrors, dropPhoto, serverAndBrowser } from './harness.mjs';
 
-let server, browser, page, errors;
+let page, errors;
 const workers = [];
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-  page = await browser.newPage();
+const env = serverAndBrowser(async () => {
+  page = await env.browser.newPage();
   errors = collectErrors(page);
   page.on('worker', (w) => workers.push(w.url()));
-  await page.goto(`${server.url}www/embed-example.html`);
+  await page.goto(`${env.server.url}www/embed-example.html`);
   await page.waitForSelector('#first[data-state="ready"]', { timeout: 120_000 });
   await page.waitForSelector('#second[data-state="ready"]', { timeout: 120_000 });
   await page.evaluate(() => {
@@ -30,10 +27,6 @@ before(async () => {
   });
 });
 
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
 
 // Give a widget a file through its own picker; resolves with the event it fires.
 async function pick(id, file) {

@@ -17,7 +17,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT       ?= 8080
 PHOTOS     := $(wildcard tests/photos/*.jpg tests/photos/*.png)
 
-.PHONY: build dist bad-images bad-models demo test fuzz fuzz-smoke fuzz-tools bench profile model pnasnet pkg pkg-relaxed pkg-threads pkg-faults cli serve reference check-reference rust-test browser-test \
+.PHONY: build dist bad-images bad-models demo test fuzz fuzz-smoke fuzz-tools bench bench-threading profile model pnasnet pkg pkg-relaxed pkg-threads pkg-faults cli serve reference check-reference rust-test browser-test \
         check-checkpoint-route check-types \
         tools-python wasm-tools browser-tools clean
 
@@ -199,6 +199,11 @@ profile: model pnasnet
 # Benchmark against onnxruntime-web (not a test): writes bench/results.json and bench/results.md.
 bench: build pnasnet browser-tools
 	node bench/run.mjs
+
+# Per-image time of the threads build under several thresholds for splitting work across the
+# pool (not a test): how `useThreadPool`'s setting was chosen.
+bench-threading: pkg-threads model pnasnet browser-tools
+	node bench/threading.mjs
 
 serve:
 	$(PY) tools/serve.py --port $(PORT)

@@ -24,11 +24,21 @@ pub fn use_thread_pool() -> usize {
     use tract_linalg::multithread::{set_default_executor, set_threading_element_threshold, Executor};
     set_default_executor(Executor::RayonGlobal);
     // Element-wise, depthwise and pooling ops split across the pool from 32k elements by default;
-    // waking a Web Worker costs more than that saves below about 128k (2 cores, Chromium:
-    // EfficientNet-Lite0 28-30 ms per image instead of 30-32, PNASNet unchanged). Matrix
-    // products keep tract's own gate.
-    set_threading_element_threshold(131_072);
+    // below about 512k, waking the pool's Web Workers costs more than it saves (`make
+    // bench-threading`, 2 cores, Chromium: EfficientNet-Lite0 23.5-24.9 ms per image against
+    // 27-30 at 32k; PNASNet within noise, worse when element ops never split). Matrix products
+    // keep tract's own gate.
+    set_threading_element_threshold(524_288);
     rayon::current_num_threads()
+}
+
+/// Threads build, for `make bench-threading`: tract's gates for splitting work across the pool,
+/// in matrix-product panels and in elements (`useThreadPool` sets the ones this product ships).
+#[cfg(feature = "threads")]
+#[wasm_bindgen(js_name = setThreadingThresholds)]
+pub fn set_threading_thresholds(panels: usize, elements: usize) {
+    tract_linalg::multithread::set_threading_panel_threshold(panels);
+    tract_linalg::multithread::set_threading_element_threshold(elements);
 }
 
 #[wasm_bindgen(start)]

@@ -1,0 +1,50 @@
+// `make bench-threading`: per-image time of the threads build under different thresholds for
+// splitting tract's work across the pool (matrix-product panels / elements), to choose the ones
+// `useThreadPool` sets (src/wasm/mod.rs). Settings alternate within each round (the machines are
+// noisy); prints the median of each round, not a test.
+//
+//   node bench/threading.mjs [--models efficientnet-lite0,pnasnet5large-random] [--rounds 3]
+//                            [--settings '[[64,32768],[64,131072]]']
+
+import { parseArgs } from 'node:util';
+import { startServer, launch } from '../tests/browser/harness.mjs';
+
+const { values } = parseArgs({
+  options: {
+    models: { type: 'string', default: 'efficientnet-lite0,pnasnet5large-random' },
+    rounds: { type: 'string', default: '3' },
+    // tract's defaults first, then what this product sets, then more or no element threading.
+    settings: { type: 'string', default: '[[64,32768],[64,131072],[64,524288],[64,1000000000]]' },
+  },
+});
+const settings = JSON.parse(values.settings);
+
+const server = await startServer();
+const browser = await launch();
+try {
+  for (const model of values.models.split(',')) {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}bench/bench.html`);
+    const runs = model.startsWith('pnasnet') ? 3 : 15;
+    const result = await page.evaluate(
+      (args) =>
+        new Promise((resolve) => {
+          const worker = new Worker('/bench/threading-worker.js', { type: 'module' });
+          worker.onmessage = (e) => resolve(e.data);
+          worker.onerror = (e) => resolve({ error: e.message });
+          worker.postMessage(args);
+        }),
+      { model, settings, rounds: Number(values.rounds), runs },
+    );
+    if (result.error) throw new Error(`${model}: ${result.error}`);
+    console.log(`${model}, ${result.threads} threads, median ms per round of ${runs} runs:`);
+    console.log('| panels / elements | ' + [...Array(Number(values.rounds)).keys()].map((r) => `round ${r + 1}`).join(' | ') + ' |');
+    for (const [setting, medians] of Object.entries(result.medians)) {
+      console.log(`| ${setting} | ${medians.map((m) => m.toFixed(1)).join(' | ')} |`);
+    }
+    await page.close();
+  }
+} finally {
+  await browser.close();
+  server.close();
+}

@@ -2,20 +2,20 @@
 // the calling thread blocks while the pool works, which a page's main thread may not) and times
 // the network under each pair of threading thresholds, the pairs interleaved round by round.
 
+import { fetchBundle } from '../pkg/fetch-bundle.js';
+
 self.onmessage = async ({ data: { model, settings, rounds, runs } }) => {
   try {
     const engine = await import('../pkg/threads/engine.js');
     await engine.default();
     await engine.initThreadPool(navigator.hardwareConcurrency);
     const threads = engine.useThreadPool();
-    const base = `../models/${model}/`;
-    const manifestText = await (await fetch(`${base}model.json`)).text();
-    const manifest = JSON.parse(manifestText);
-    const labels = await (await fetch(base + manifest.labels)).text();
-    const bytes = new Uint8Array(await (await fetch(base + manifest.network.file)).arrayBuffer());
-    const network = new engine.NetworkBuffer(bytes.length);
-    network.push(bytes);
-    const classifier = new engine.Classifier(manifestText, labels, network);
+    // Downloaded as the product's worker does (streamed into wasm memory, hashed on the way).
+    const { manifest, manifestText, labelsText, network } = await fetchBundle(
+      `../models/${model}`,
+      (expectedBytes) => new engine.NetworkBuffer(expectedBytes),
+    );
+    const classifier = new engine.Classifier(manifestText, labelsText, network);
     // Any pixels do: the time does not depend on them.
     const { width, height } = manifest.input;
     const pixels = new Uint8Array(width * height * 4).map((_, i) => (i * 7) % 251);

@@ -25,9 +25,9 @@ pub fn use_thread_pool() -> usize {
     set_default_executor(Executor::RayonGlobal);
     // Element-wise, depthwise and pooling ops split across the pool from 32k elements by default;
     // below about 512k, waking the pool's Web Workers costs more than it saves (`make
-    // bench-threading`, 2 cores, Chromium: EfficientNet-Lite0 23.5-24.9 ms per image against
-    // 27-30 at 32k; PNASNet within noise, worse when element ops never split). Matrix products
-    // keep tract's own gate.
+    // bench-threading`, 2 cores, Chromium: EfficientNet-Lite0 23.5-27.3 ms per image against
+    // 27-31 at 32k; PNASNet from unchanged to 4% slower, and worse when element ops never
+    // split). Matrix products keep tract's own gate.
     set_threading_element_threshold(524_288);
     rayon::current_num_threads()
 }

@@ -21,7 +21,6 @@ const env = serverAndBrowser(async () => {
   });
 });
 
-
 test('load reports download progress and the manifest', async () => {
   const { progress, manifest, info } = await page.evaluate(() => ({
     progress: window.progress,

@@ -24,7 +24,6 @@ const env = serverAndBrowser(async () => {
   });
 });
 
-
 test('300 classifications in a row: same answer every time, no memory growth after warm-up', { timeout: 300_000 }, async () => {
   const r = await page.evaluate(async () => {
     const image = window.photoOfWidth(768);

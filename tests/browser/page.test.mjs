@@ -15,7 +15,6 @@ const env = serverAndBrowser(async () => {
   await page.waitForSelector('html[data-state="ready"]', { timeout: 120_000 });
 });
 
-
 const upload = (photo) => uploadPhoto(page, photo);
 
 test('the page shows the model and is ready', async () => {

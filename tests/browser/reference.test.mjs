@@ -89,7 +89,7 @@ test('the page loads PNASNet-5 large and classifies a photo like the CLI', { tim
   shown.forEach((p, i) => assert.ok(Math.abs(p.score - cli[i].score) <= 1e-3, `#${i + 1}`));
   const timing = await page.textContent('#timing');
   mkdirSync(path.join(ROOT, 'target'), { recursive: true });
-  writeFileSync(path.join(ROOT, 'target/pnasnet-env.browser.txt'), `${status}\n${timing}\n`);
+  writeFileSync(path.join(ROOT, 'target/pnasnet-browser.txt'), `${status}\n${timing}\n`);
   console.log(`# PNASNet in the page: ${status} ${timing}`);
 
   // ?model= adds a bundle to the index's list, so the chooser appears; switching models works.

@@ -27,7 +27,6 @@ const env = serverAndBrowser(async () => {
   });
 });
 
-
 // Give a widget a file through its own picker; resolves with the event it fires.
 async function pick(id, file) {
   const before = await page.evaluate(() => window.widgetEvents.length);

@@ -5,7 +5,8 @@
 //   node bench/run.mjs [--rounds 3] [--runs 10] [--models efficientnet-lite0,pnasnet5large-random-int8,...]
 //
 // A weight variant (<model>-f16, <model>-int8) is benchmarked like any bundle: both engines get
-// the same (small) ONNX file and expand its weights while loading.
+// the same (small) ONNX file and expand its weights while loading. An NNEF bundle (<model>-nnef,
+// `nnef-bundle`) is ours only: onnxruntime-web gets the ONNX file it was converted from.
 
 import os from 'node:os';
 import path from 'node:path';
@@ -19,7 +20,8 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '10' },
     models: {
       type: 'string',
-      default: 'efficientnet-lite0,efficientnet-lite0-f16,efficientnet-lite0-int8,pnasnet5large-random,pnasnet5large-random-int8',
+      default: 'efficientnet-lite0,efficientnet-lite0-nnef,efficientnet-lite0-f16,efficientnet-lite0-int8,'
+        + 'pnasnet5large-random,pnasnet5large-random-nnef,pnasnet5large-random-int8',
     },
   },
 });
@@ -31,7 +33,13 @@ const CROPS = {
   'efficientnet-lite0': 'tests/reference/efficientnet-lite0/dog.png',
   'pnasnet5large-random': 'target/reference/pnasnet5large-random/dog.png',
 };
-const cropFor = (model) => CROPS[model.replace(/-(f16|int8)$/, '')];
+const cropFor = (model) => CROPS[model.replace(/-(f16|int8|nnef)$/, '')];
+// The bundle onnxruntime-web loads: the same one, or for an NNEF bundle its ONNX source.
+const ortBundleFor = (model) => `/models/${model.replace(/-nnef$/, '')}`;
+const networkFile = (model) => {
+  const manifest = path.join(ROOT, 'models', model, 'model.json');
+  return existsSync(manifest) && path.join(ROOT, 'models', model, JSON.parse(readFileSync(manifest, 'utf8')).network.file);
+};
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -58,7 +66,9 @@ for (const model of values.models.split(',')) {
   const bundle = `/models/${model}`;
   const crop = cropFor(model);
   const manifest = path.join(ROOT, 'models', model, 'model.json');
-  if (!crop || !existsSync(manifest) || !existsSync(path.join(ROOT, 'models', model, 'model.onnx')) || !existsSync(path.join(ROOT, crop))) {
+  const ortModel = ortBundleFor(model).slice('/models/'.length);
+  const files = [networkFile(model), networkFile(ortModel), crop && path.join(ROOT, crop)];
+  if (!files.every((f) => f && existsSync(f))) {
     console.error(`skipping ${model}: build it first (make model / make pnasnet)`);
     continue;
   }
@@ -72,7 +82,7 @@ for (const model of values.models.split(',')) {
       for (const engine of order) {
         const res = await page.evaluate(
           ({ engine, args }) => window.bench[engine](args),
-          { engine, args: { bundle, crop: `/${crop}`, runs: RUNS, threads } },
+          { engine, args: { bundle: engine === 'ours' ? bundle : ortBundleFor(model), crop: `/${crop}`, runs: RUNS, threads } },
         );
         const acc = engine === 'ours' ? ours : ort;
         acc.load.push(res.loadMs);

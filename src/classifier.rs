@@ -31,7 +31,7 @@ impl Classifier {
     /// bytes, which are freed as soon as they are decoded).
     pub fn new(bundle: Bundle, network: NetworkBytes) -> Result<Classifier> {
         let bytes = bundle.verify_network(network)?;
-        let network = Network::load_onnx(bytes, &bundle.manifest)?;
+        let network = Network::load(bytes, &bundle.manifest)?;
         Ok(Classifier { bundle, network })
     }
 

@@ -58,6 +58,10 @@ pub struct NetworkFile {
 #[serde(rename_all = "lowercase")]
 pub enum NetworkFormat {
     Onnx,
+    /// tract's NNEF (an uncompressed tar of `graph.nnef` and `.dat` tensors) of the network
+    /// already decluttered for the manifest's input shape (`nnef-bundle`): loads without parsing
+    /// protobuf or rerunning tract's graph simplification.
+    Nnef,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -289,6 +293,13 @@ mod tests {
         assert!(error_of(|v| v["input"]["width"] = "224".into()).contains("invalid type"));
         assert!(error_of(|v| v["input"]["layout"] = "CHW".into()).contains("unknown variant"));
         assert!(error_of(|v| v["input"]["resize"]["filter"] = "cubic".into()).contains("unknown variant"));
+        assert!(error_of(|v| v["network"]["format"] = "tflite".into()).contains("expected `onnx` or `nnef`"));
+    }
+
+    #[test]
+    fn network_formats() {
+        assert_eq!(with(|_| {}).unwrap().network.format, NetworkFormat::Onnx);
+        assert_eq!(with(|v| v["network"]["format"] = "nnef".into()).unwrap().network.format, NetworkFormat::Nnef);
     }
 
     #[test]

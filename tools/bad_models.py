@@ -2,7 +2,8 @@
 
   python tools/bad_models.py OUT_DIR
 
-Made from the default bundle (models/efficientnet-lite0). OUT_DIR/cases.json lists
+Made from the default bundle (models/efficientnet-lite0) and its NNEF form
+(models/efficientnet-lite0-nnef). OUT_DIR/cases.json lists
 {"bundle", "what", "expect"}: `expect` is a piece of the message a person must see.
 """
 import copy
@@ -17,14 +18,15 @@ from onnx import TensorProto, helper
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCE = os.path.join(ROOT, "models", "efficientnet-lite0")
+NNEF_SOURCE = os.path.join(ROOT, "models", "efficientnet-lite0-nnef")
 
 
-def write_bundle(out, name, manifest, network_bytes, labels=True):
+def write_bundle(out, name, manifest, network_bytes, labels=True, network_file="model.onnx"):
     d = os.path.join(out, name)
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
     if network_bytes is not None:
-        with open(os.path.join(d, "model.onnx"), "wb") as f:
+        with open(os.path.join(d, network_file), "wb") as f:
             f.write(network_bytes)
     if labels:
         shutil.copy(os.path.join(SOURCE, "labels.json"), d)
@@ -89,6 +91,21 @@ def main(out):
     case("not-an-image-model", "a valid ONNX that is not an image network", "input shape")
     write_bundle(out, "no-network", manifest, None)
     case("no-network", "network file missing", "model.onnx")
+
+    # The NNEF form (format "nnef", a tar made by nnef-bundle).
+    nnef_manifest = json.load(open(os.path.join(NNEF_SOURCE, "model.json")))
+    nnef_file = nnef_manifest["network"]["file"]
+    nnef = open(os.path.join(NNEF_SOURCE, nnef_file), "rb").read()
+    write_nnef = lambda name, manifest, data: write_bundle(out, name, manifest, data, network_file=nnef_file)
+    write_nnef("nnef-given-onnx", with_network(nnef_manifest, network), network)
+    case("nnef-given-onnx", "manifest says NNEF, the file is ONNX", "not a readable NNEF network")
+    cut = nnef[: len(nnef) // 2]
+    write_nnef("nnef-truncated", with_network(nnef_manifest, cut), cut)
+    case("nnef-truncated", "NNEF tar cut in half (manifest matches the cut file)", "not a readable NNEF network")
+    nnef_shape = copy.deepcopy(nnef_manifest)
+    nnef_shape["input"]["width"] = nnef_shape["input"]["height"] = 300
+    write_nnef("nnef-wrong-shape", nnef_shape, nnef)
+    case("nnef-wrong-shape", "NNEF bundle whose manifest says 300x300, the network takes 224x224", "input shape")
     with open(os.path.join(out, "cases.json"), "w") as f:
         json.dump(cases, f, indent=1)
     print(f"wrote {len(cases)} broken bundles to {out}")

@@ -1,5 +1,6 @@
 // tract compiled to wasm against onnxruntime (tools/reference.py) on the very same input crops,
-// and PNASNet-5 large (generated weights, 344 MB) loaded and used by the page.
+// and PNASNet-5 large (generated weights, 344 MB) loaded and used by the page. NNEF bundles
+// (`nnef-bundle`) are checked against the reference of the ONNX they were converted from.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -50,10 +51,14 @@ const BUILDS = [
   [1, true, 'relaxed-simd'],
   [2, true, 'threads+relaxed-simd'],
 ];
-for (const [bundle, referenceDir] of [
-  ['models/efficientnet-lite0', 'tests/reference/efficientnet-lite0'],
-  [PNASNET, 'target/reference/pnasnet5large-random'],
-]) for (const [threads, relaxedSimd, build] of BUILDS) {
+const CASES = [
+  ['models/efficientnet-lite0', 'tests/reference/efficientnet-lite0', BUILDS],
+  ['models/efficientnet-lite0-nnef', 'tests/reference/efficientnet-lite0', BUILDS],
+  [PNASNET, 'target/reference/pnasnet5large-random', BUILDS],
+  // One build for the big NNEF bundle: what a cross-origin isolated page runs.
+  [`${PNASNET}-nnef`, 'target/reference/pnasnet5large-random', BUILDS.slice(2)],
+];
+for (const [bundle, referenceDir, builds] of CASES) for (const [threads, relaxedSimd, build] of builds) {
   const name = `${path.basename(bundle)}, ${build}, ${threads} thread${threads > 1 ? 's' : ''}`;
   test(`wasm tract matches onnxruntime on ${name}`, { timeout: 600_000 }, async () => {
     const { reference, outputs } = await wasmOutputs(bundle, referenceDir, threads, relaxedSimd, build);

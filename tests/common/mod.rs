@@ -34,10 +34,16 @@ pub fn reference_in(dir: &Path) -> (PathBuf, Value) {
 /// Feed tract the reference's own crops; returns the largest |tract - onnxruntime| over all
 /// photos, after checking each is within `bound` and the reference logits are O(1) or more.
 pub fn tract_vs_reference(classifier: &Classifier, reference_dir: &Path, bound: f32) -> f32 {
+    tract_vs_reference_of(classifier, reference_dir, &classifier.bundle.manifest.network.sha256, bound)
+}
+
+/// The same, for a classifier whose network was converted from the ONNX file with `onnx_sha256`
+/// (the one onnxruntime ran).
+pub fn tract_vs_reference_of(classifier: &Classifier, reference_dir: &Path, onnx_sha256: &str, bound: f32) -> f32 {
     let (dir, reference) = reference_in(reference_dir);
     assert_eq!(
         reference["network_sha256"].as_str().unwrap(),
-        classifier.bundle.manifest.network.sha256,
+        onnx_sha256,
         "{}: the reference was made for another network (regenerate it)",
         dir.display()
     );

@@ -17,11 +17,11 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT       ?= 8080
 PHOTOS     := $(wildcard tests/photos/*.jpg tests/photos/*.png)
 
-.PHONY: build dist bad-images bad-models demo test fuzz fuzz-smoke fuzz-tools bench bench-threading profile model pnasnet pkg pkg-relaxed pkg-threads pkg-faults cli serve reference check-reference rust-test browser-test \
+.PHONY: build dist bad-images bad-models demo test fuzz fuzz-smoke fuzz-tools bench bench-threading profile model pnasnet pkg pkg-relaxed pkg-threads pkg-hasher pkg-faults cli serve reference check-reference rust-test browser-test \
         check-checkpoint-route check-types \
         tools-python wasm-tools browser-tools clean
 
-build: model pkg pkg-relaxed pkg-threads cli
+build: model pkg pkg-relaxed pkg-threads pkg-hasher cli
 	$(PYTHON_SYS) tools/offline_manifest.py .
 
 # dist/: the static site (page, package, service worker, the listed model bundles).
@@ -101,6 +101,14 @@ pkg: wasm-tools
 	rm -f pkg/.gitignore
 	cp www/lib/* pkg/
 
+# pkg/hasher/: the hashing worker's module (src/wasm_hasher.rs), sha256 only, without the engine.
+pkg-hasher: wasm-tools
+	cargo build --release --locked --lib --target $(WASM_TARGET) --no-default-features --features hasher \
+	  --target-dir target/hasher
+	rm -rf pkg/hasher
+	$(CARGO_BIN)/wasm-bindgen --target web --remove-name-section --out-dir pkg/hasher --out-name hasher \
+	  target/hasher/$(WASM_TARGET)/release/image_classifier.wasm
+
 # pkg/relaxed/: SIMD128 plus relaxed SIMD (tract's kernels use fused multiply-add), for browsers
 # that validate relaxed-SIMD code (feature-detected by the worker).
 pkg-relaxed: wasm-tools
@@ -137,13 +145,14 @@ pkg-threads: wasm-tools
 # target/fault-pkg/: the package with a test-only SIMD128 build in which images of certain sizes
 # panic or exhaust memory (src/wasm/fault_injection.rs), for the worker-restart test. Same flags
 # and target dir as pkg, so only this crate is compiled again.
-pkg-faults: pkg
+pkg-faults: pkg pkg-hasher
 	RUSTFLAGS="-C target-feature=+simd128" cargo build --release --locked --lib --target $(WASM_TARGET) \
 	  --features fault-injection
 	rm -rf target/fault-pkg
 	$(CARGO_BIN)/wasm-bindgen --target web --out-dir target/fault-pkg --out-name engine \
 	  target/$(WASM_TARGET)/release/image_classifier.wasm
 	cp www/lib/* target/fault-pkg/
+	cp -r pkg/hasher target/fault-pkg/
 
 # Awkward and broken image files for the CLI and page tests (tools/bad_images.py).
 bad-images: $(VENV)/.installed

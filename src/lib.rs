@@ -1,7 +1,8 @@
 //! Classify photos with an ImageNet network, natively or in the browser.
 //!
 //! The core (manifest, bundle, preprocessing, network, top-k, classifier) is platform-neutral;
-//! `wasm` is a thin wasm-bindgen layer compiled only for wasm32, and `src/bin/classify.rs` is the
+//! `wasm` is a thin wasm-bindgen layer compiled only for wasm32 (`wasm_hasher`: the hashing
+//! worker's module, built alone), and `src/bin/classify.rs` is the
 //! native CLI on the same core. The `engine` feature (default) brings the network (tract);
 //! without it the crate is the parsing and preprocessing half, for the fuzz targets.
 
@@ -22,6 +23,8 @@ pub mod topk;
 
 #[cfg(all(target_arch = "wasm32", feature = "engine"))]
 mod wasm;
+#[cfg(all(target_arch = "wasm32", feature = "hasher"))]
+mod wasm_hasher;
 
 pub use bundle::Bundle;
 #[cfg(feature = "engine")]

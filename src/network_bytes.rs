@@ -3,29 +3,57 @@
 //! The browser streams a download into this buffer chunk by chunk, so the bytes live once, in
 //! wasm memory, and the sha256 is ready when the last chunk lands (no second pass over hundreds
 //! of megabytes). Loading consumes it, so the bytes are freed as soon as they are decoded.
+//!
+//! Or the digest is computed elsewhere (the browser's hashing worker, on another core, while this
+//! buffer only copies) and handed over with `set_sha256` before the bytes are verified.
 
 use sha2::{Digest, Sha256};
 
 pub struct NetworkBytes {
     bytes: Vec<u8>,
-    hasher: Sha256,
+    digest: Digest256,
+}
+
+enum Digest256 {
+    Streaming(Sha256),
+    /// Computed elsewhere: empty until `set_sha256`, which never matches a manifest.
+    Given(String),
 }
 
 impl NetworkBytes {
     /// An empty buffer with room for `capacity` bytes (the manifest's or the server's size).
     pub fn with_capacity(capacity: usize) -> NetworkBytes {
-        NetworkBytes { bytes: Vec::with_capacity(capacity), hasher: Sha256::new() }
+        NetworkBytes { bytes: Vec::with_capacity(capacity), digest: Digest256::Streaming(Sha256::new()) }
+    }
+
+    /// The same, for bytes hashed elsewhere: the digest is `set_sha256`'s.
+    pub fn unhashed_with_capacity(capacity: usize) -> NetworkBytes {
+        NetworkBytes { bytes: Vec::with_capacity(capacity), digest: Digest256::Given(String::new()) }
     }
 
     /// Bytes read in one piece (native file reads).
     pub fn from_vec(bytes: Vec<u8>) -> NetworkBytes {
-        let hasher = Sha256::new_with_prefix(&bytes);
-        NetworkBytes { bytes, hasher }
+        let digest = Digest256::Streaming(Sha256::new_with_prefix(&bytes));
+        NetworkBytes { bytes, digest }
     }
 
     pub fn push(&mut self, chunk: &[u8]) {
-        self.hasher.update(chunk);
+        if let Digest256::Streaming(hasher) = &mut self.digest {
+            hasher.update(chunk);
+        }
         self.bytes.extend_from_slice(chunk);
+    }
+
+    /// The digest of an unhashed buffer, computed elsewhere (ignored by a hashing buffer).
+    pub fn set_sha256(&mut self, sha256_hex: &str) {
+        if let Digest256::Given(given) = &mut self.digest {
+            *given = sha256_hex.to_owned();
+        }
+    }
+
+    /// Hash the bytes held (a second pass): for an unhashed buffer whose digest did not arrive.
+    pub fn hash_now(&mut self) {
+        self.digest = Digest256::Streaming(Sha256::new_with_prefix(&self.bytes));
     }
 
     pub fn len(&self) -> usize {
@@ -38,12 +66,34 @@ impl NetworkBytes {
 
     /// sha256 (lowercase hex) of the bytes so far.
     pub fn sha256_hex(&self) -> String {
-        hex(&self.hasher.clone().finalize())
+        match &self.digest {
+            Digest256::Streaming(hasher) => hex(&hasher.clone().finalize()),
+            Digest256::Given(given) => given.clone(),
+        }
     }
 
     /// The bytes and their sha256 (lowercase hex).
     pub fn finish(self) -> (Vec<u8>, String) {
-        (self.bytes, hex(&self.hasher.finalize()))
+        let digest = match self.digest {
+            Digest256::Streaming(hasher) => hex(&hasher.finalize()),
+            Digest256::Given(given) => given,
+        };
+        (self.bytes, digest)
+    }
+}
+
+/// sha256 of a stream of chunks, for the browser's hashing worker (`src/wasm_hasher.rs`).
+#[derive(Default)]
+pub struct StreamDigest(Sha256);
+
+impl StreamDigest {
+    pub fn push(&mut self, chunk: &[u8]) {
+        self.0.update(chunk);
+    }
+
+    /// Lowercase hex; starts over.
+    pub fn finish(&mut self) -> String {
+        hex(&std::mem::take(&mut self.0).finalize())
     }
 }
 
@@ -72,5 +122,27 @@ mod tests {
             NetworkBytes::from_vec(b"abc".to_vec()).finish().1,
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn digest_computed_elsewhere() {
+        let data: Vec<u8> = (0..50_000u32).map(|i| (i * 13 % 251) as u8).collect();
+        let expected = NetworkBytes::from_vec(data.clone()).finish().1;
+        let mut stream = StreamDigest::default();
+        let mut unhashed = NetworkBytes::unhashed_with_capacity(0);
+        for piece in data.chunks(999) {
+            stream.push(piece);
+            unhashed.push(piece);
+        }
+        assert_eq!(unhashed.sha256_hex(), "", "no digest until one is given");
+        let digest = stream.finish();
+        assert_eq!(digest, expected);
+        assert_ne!(stream.finish(), expected, "finish starts over");
+        unhashed.set_sha256(&digest);
+        assert_eq!(unhashed.finish(), (data.clone(), expected.clone()));
+        let mut fallback = NetworkBytes::unhashed_with_capacity(0);
+        fallback.push(&data);
+        fallback.hash_now();
+        assert_eq!(fallback.finish().1, expected);
     }
 }

@@ -3,7 +3,8 @@
   python tools/offline_manifest.py SITE_DIR      # SITE_DIR: the repository root or dist/
 
 The shell is the page and what it needs to start: index.html, the page's files in www/ (not
-www/lib/, whose modules reach the browser as pkg/), the JS package in pkg/ and models/index.json;
+www/lib/, whose modules reach the browser as pkg/), the JS package in pkg/ with the hashing
+worker's module (pkg/hasher/, 27 KB) and models/index.json;
 it is precached. The lazy files (the other wasm builds, pkg/relaxed/ and pkg/threads/, of which
 a browser uses one) go into the same versioned cache when first used. Model bundles
 are not part of either: the service worker caches them when they are first loaded.
@@ -31,7 +32,8 @@ def files_in(site, folder, recursive):
 
 
 def shell_files(site):
-    return ["index.html", "models/index.json"] + files_in(site, "www", False) + files_in(site, "pkg", False)
+    return (["index.html", "models/index.json"] + files_in(site, "www", False) + files_in(site, "pkg", False)
+            + files_in(site, "pkg/hasher", True))
 
 
 def lazy_files(site):

@@ -72,7 +72,8 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
 }
 
 /// The network file, downloaded straight into wasm memory: `new NetworkBuffer(expectedBytes)`,
-/// then `push(chunk)` for each chunk of the response body. Hashes as it goes.
+/// then `push(chunk)` for each chunk of the response body. Hashes as it goes (or not:
+/// `NetworkBuffer.unhashed`).
 #[wasm_bindgen]
 pub struct NetworkBuffer {
     inner: NetworkBytes,
@@ -83,6 +84,22 @@ impl NetworkBuffer {
     #[wasm_bindgen(constructor)]
     pub fn new(expected_bytes: usize) -> NetworkBuffer {
         NetworkBuffer { inner: NetworkBytes::with_capacity(expected_bytes) }
+    }
+
+    /// A buffer that only copies: the hashing worker computes the digest, given with `setSha256`
+    /// (or `hashNow()` hashes the bytes held, if it never arrives).
+    pub fn unhashed(expected_bytes: usize) -> NetworkBuffer {
+        NetworkBuffer { inner: NetworkBytes::unhashed_with_capacity(expected_bytes) }
+    }
+
+    #[wasm_bindgen(js_name = setSha256)]
+    pub fn set_sha256(&mut self, sha256_hex: &str) {
+        self.inner.set_sha256(sha256_hex);
+    }
+
+    #[wasm_bindgen(js_name = hashNow)]
+    pub fn hash_now(&mut self) {
+        self.inner.hash_now();
     }
 
     pub fn push(&mut self, chunk: &[u8]) {

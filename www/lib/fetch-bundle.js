@@ -19,15 +19,17 @@ async function getText(url, reload) {
 }
 
 // Stream the body into `sink.push(chunk)`, reporting (loaded, total) as bytes arrive.
-// `makeSink(expectedBytes)` is called once the size is known; returns the sink.
+// `makeSink(expectedBytes)` is called once the size is known; returns the sink. The sink may
+// take the chunk (transfer its buffer), so nothing reads it after the push.
 async function streamBytes(url, reload, expectedBytes, makeSink, onProgress) {
   const response = await get(url, reload);
   const total = Number(response.headers.get('Content-Length')) || expectedBytes || 0;
   const sink = makeSink(total);
   if (!response.body) {
     const whole = new Uint8Array(await response.arrayBuffer());
+    const length = whole.length;
     sink.push(whole);
-    onProgress?.(whole.length, whole.length);
+    onProgress?.(length, length);
     return sink;
   }
   let loaded = 0;
@@ -35,8 +37,8 @@ async function streamBytes(url, reload, expectedBytes, makeSink, onProgress) {
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    sink.push(value);
     loaded += value.length;
+    sink.push(value);
     onProgress?.(loaded, Math.max(total, loaded));
   }
   return sink;

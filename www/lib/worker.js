@@ -8,10 +8,12 @@
 // it to a fresh worker (see classifier-client.js).
 
 import { fetchBundle } from './fetch-bundle.js';
+import { StreamHasher } from './stream-hasher.js';
 
 // The engine (one of the wasm builds) is chosen and started by the first load request.
 let engine = null; // {module, exports, threads, build}
 let classifier = null;
+let hasher; // StreamHasher, made by the first download (null where workers cannot start workers)
 let crashed = false;
 const queue = [];
 let running = false;
@@ -146,18 +148,39 @@ const HANDLERS = {
 };
 
 // The bundle, its network streamed into a wasm-side buffer; a failed download frees its bytes.
+// The buffer only copies; the hashing worker computes the sha256 meanwhile on another core.
 async function download(NetworkBuffer, url, id, reload) {
   let buffer = null;
+  hasher ??= startHasher();
+  hasher?.start();
   try {
-    return await fetchBundle(
+    const fetched = await fetchBundle(
       url,
-      (expectedBytes) => (buffer = new NetworkBuffer(expectedBytes)),
+      (expectedBytes) => {
+        buffer = hasher ? NetworkBuffer.unhashed(expectedBytes) : new NetworkBuffer(expectedBytes);
+        return { push: (chunk) => (buffer.push(chunk), hasher?.push(chunk)) };
+      },
       (loaded, total) => self.postMessage({ id, progress: { loaded, total } }),
       { reload },
     );
+    if (hasher) {
+      const sha256 = await hasher.digest();
+      if (sha256) buffer.setSha256(sha256);
+      else buffer.hashNow();
+    }
+    return { ...fetched, network: buffer };
   } catch (err) {
     buffer?.free();
     throw err;
+  }
+}
+
+function startHasher() {
+  try {
+    return new StreamHasher();
+  } catch (err) {
+    console.warn(`no hashing worker (${err.message}); hashing on this thread`);
+    return null;
   }
 }
 

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use image_classifier::network::Network;
+use image_classifier::network::{Network, TRACT_VERSION};
 use image_classifier::{Bundle, NetworkBytes};
 
 /// The NNEF bundle and the ONNX bundle it says it was converted from (`<id>-nnef` of `<id>`).
@@ -45,4 +45,12 @@ fn pnasnet_nnef_is_its_onnx_converted_and_matches_onnxruntime() {
     let reference = root().join("target/reference/pnasnet5large-random");
     let worst = tract_vs_reference_of(&nnef, &reference, &onnx_sha256, 1e-3);
     eprintln!("PNASNet-5 large NNEF: max |tract - onnxruntime| = {worst:.2e}");
+}
+
+/// Converted bundles name the tract release in their `source`: the one Cargo.lock pins.
+#[test]
+fn tract_version_is_the_locked_one() {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).unwrap();
+    let locked = lock.split("name = \"tract-core\"\nversion = \"").nth(1).and_then(|rest| rest.split('"').next());
+    assert_eq!(locked, Some(TRACT_VERSION));
 }

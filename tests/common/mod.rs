@@ -1,4 +1,6 @@
 //! Shared helpers for the integration tests: the default bundle and the committed reference.
+// Each test crate compiles this module and uses a part of it.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 

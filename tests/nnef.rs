@@ -27,24 +27,23 @@ fn check_conversion(nnef: &image_classifier::Classifier, onnx_bundle: &Bundle, o
     assert_eq!(nnef.bundle.labels, onnx_bundle.labels);
 }
 
-#[test]
-fn efficientnet_nnef_is_its_onnx_converted_and_matches_onnxruntime() {
-    let (nnef, onnx_bundle, onnx) = pair("efficientnet-lite0", "make model");
+/// The NNEF bundle of `model` is its conversion and matches onnxruntime on the source ONNX.
+fn check(model: &str, reference_dir: &str, how_to_build: &str) {
+    let (nnef, onnx_bundle, onnx) = pair(model, how_to_build);
     let onnx_sha256 = onnx_bundle.manifest.network.sha256.clone();
     check_conversion(&nnef, &onnx_bundle, onnx);
-    let reference = root().join("tests/reference/efficientnet-lite0");
-    let worst = tract_vs_reference_of(&nnef, &reference, &onnx_sha256, 1e-3);
-    eprintln!("EfficientNet-Lite0 NNEF: max |tract - onnxruntime| = {worst:.2e}");
+    let worst = tract_vs_reference_of(&nnef, &root().join(reference_dir), &onnx_sha256, 1e-3);
+    eprintln!("{model} NNEF: max |tract - onnxruntime| = {worst:.2e}");
+}
+
+#[test]
+fn efficientnet_nnef_is_its_onnx_converted_and_matches_onnxruntime() {
+    check("efficientnet-lite0", "tests/reference/efficientnet-lite0", "make model");
 }
 
 #[test]
 fn pnasnet_nnef_is_its_onnx_converted_and_matches_onnxruntime() {
-    let (nnef, onnx_bundle, onnx) = pair("pnasnet5large-random", "make pnasnet");
-    let onnx_sha256 = onnx_bundle.manifest.network.sha256.clone();
-    check_conversion(&nnef, &onnx_bundle, onnx);
-    let reference = root().join("target/reference/pnasnet5large-random");
-    let worst = tract_vs_reference_of(&nnef, &reference, &onnx_sha256, 1e-3);
-    eprintln!("PNASNet-5 large NNEF: max |tract - onnxruntime| = {worst:.2e}");
+    check("pnasnet5large-random", "target/reference/pnasnet5large-random", "make pnasnet");
 }
 
 /// Converted bundles name the tract release in their `source`: the one Cargo.lock pins.

@@ -37,6 +37,8 @@ test('Vite emits the worker and the wasm as assets of the app', () => {
   const assets = readdirSync(path.join(ROOT, 'target/bundler-app/assets'));
   assert.ok(assets.some((f) => /^worker-.*\.js$/.test(f)), `worker chunk in ${assets}`);
   assert.ok(assets.some((f) => /^engine_bg-.*\.wasm$/.test(f)), `wasm asset in ${assets}`);
+  assert.ok(assets.some((f) => /^hashing-worker-.*\.js$/.test(f)), `hashing worker chunk in ${assets}`);
+  assert.ok(assets.some((f) => /^hasher_bg-.*\.wasm$/.test(f)), `hasher wasm asset in ${assets}`);
 });
 
 test('the bundled app classifies like the CLI', async () => {
@@ -45,5 +47,6 @@ test('the bundled app classifies like the CLI', async () => {
   const top = await page.evaluate(() => window.classifyUrl('photo.jpg'));
   assertSameAsCli(top, PHOTO, FP32_MODEL);
   assert.ok(host.requests.every((p) => p.startsWith('/app/')), `the app fetches only its own files: ${host.requests}`);
+  assert.ok(host.requests.some((p) => /hasher_bg-.*\.wasm$/.test(p)), `the hashing worker started: ${host.requests}`);
   assert.deepEqual(errors, []);
 });

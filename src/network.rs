@@ -172,4 +172,3 @@ fn wrong_input_shape(declared: String, manifest: &Manifest) -> Error {
         input.layout
     ))
 }
-

@@ -15,7 +15,7 @@ pub struct NetworkBytes {
 }
 
 enum Digest256 {
-    Streaming(Sha256),
+    Streaming(StreamDigest),
     /// Computed elsewhere: empty until `set_sha256`, which never matches a manifest.
     Given(String),
 }
@@ -23,7 +23,7 @@ enum Digest256 {
 impl NetworkBytes {
     /// An empty buffer with room for `capacity` bytes (the manifest's or the server's size).
     pub fn with_capacity(capacity: usize) -> NetworkBytes {
-        NetworkBytes { bytes: Vec::with_capacity(capacity), digest: Digest256::Streaming(Sha256::new()) }
+        NetworkBytes { bytes: Vec::with_capacity(capacity), digest: Digest256::Streaming(StreamDigest::default()) }
     }
 
     /// The same, for bytes hashed elsewhere: the digest is `set_sha256`'s.
@@ -33,13 +33,13 @@ impl NetworkBytes {
 
     /// Bytes read in one piece (native file reads).
     pub fn from_vec(bytes: Vec<u8>) -> NetworkBytes {
-        let digest = Digest256::Streaming(Sha256::new_with_prefix(&bytes));
+        let digest = Digest256::Streaming(StreamDigest::of(&bytes));
         NetworkBytes { bytes, digest }
     }
 
     pub fn push(&mut self, chunk: &[u8]) {
-        if let Digest256::Streaming(hasher) = &mut self.digest {
-            hasher.update(chunk);
+        if let Digest256::Streaming(stream) = &mut self.digest {
+            stream.push(chunk);
         }
         self.bytes.extend_from_slice(chunk);
     }
@@ -53,7 +53,7 @@ impl NetworkBytes {
 
     /// Hash the bytes held (a second pass): for an unhashed buffer whose digest did not arrive.
     pub fn hash_now(&mut self) {
-        self.digest = Digest256::Streaming(Sha256::new_with_prefix(&self.bytes));
+        self.digest = Digest256::Streaming(StreamDigest::of(&self.bytes));
     }
 
     pub fn len(&self) -> usize {
@@ -67,7 +67,7 @@ impl NetworkBytes {
     /// sha256 (lowercase hex) of the bytes so far.
     pub fn sha256_hex(&self) -> String {
         match &self.digest {
-            Digest256::Streaming(hasher) => hex(&hasher.clone().finalize()),
+            Digest256::Streaming(stream) => stream.hex(),
             Digest256::Given(given) => given.clone(),
         }
     }
@@ -75,20 +75,30 @@ impl NetworkBytes {
     /// The bytes and their sha256 (lowercase hex).
     pub fn finish(self) -> (Vec<u8>, String) {
         let digest = match self.digest {
-            Digest256::Streaming(hasher) => hex(&hasher.finalize()),
+            Digest256::Streaming(mut stream) => stream.finish(),
             Digest256::Given(given) => given,
         };
         (self.bytes, digest)
     }
 }
 
-/// sha256 of a stream of chunks, for the browser's hashing worker (`src/wasm_hasher.rs`).
+/// sha256 of a stream of chunks: `NetworkBytes`'s, and the browser's hashing worker's
+/// (`src/wasm_hasher.rs`).
 #[derive(Default)]
 pub struct StreamDigest(Sha256);
 
 impl StreamDigest {
+    pub fn of(bytes: &[u8]) -> StreamDigest {
+        StreamDigest(Sha256::new_with_prefix(bytes))
+    }
+
     pub fn push(&mut self, chunk: &[u8]) {
         self.0.update(chunk);
+    }
+
+    /// Lowercase hex of the bytes so far.
+    pub fn hex(&self) -> String {
+        hex(&self.0.clone().finalize())
     }
 
     /// Lowercase hex; starts over.

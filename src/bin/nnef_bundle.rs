@@ -1,6 +1,6 @@
 //! `nnef-bundle`: an ONNX bundle converted to a bundle of format `nnef` (tract's NNEF of the
 //! network decluttered for the manifest's input shape), which loads faster: no protobuf to
-//! decode, no ONNX operators to translate, no graph simplification to rerun (`make model`).
+//! decode, no ONNX operators to translate, and a cheaper second declutter (`make model`).
 //!
 //!     nnef-bundle SOURCE_DIR --out DIR
 

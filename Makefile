@@ -17,7 +17,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT       ?= 8080
 PHOTOS     := $(wildcard tests/photos/*.jpg tests/photos/*.png)
 
-.PHONY: build dist bad-images bad-models demo test fuzz fuzz-smoke fuzz-tools bench bench-threading profile model pnasnet pkg pkg-relaxed pkg-threads pkg-hasher pkg-faults cli serve reference check-reference rust-test browser-test \
+.PHONY: build dist bad-images bad-models demo test fuzz fuzz-smoke fuzz-tools bench bench-threading bench-kernels profile profile-browser kernel-test model pnasnet pkg pkg-relaxed pkg-threads pkg-hasher pkg-faults cli serve reference check-reference rust-test browser-test \
         check-checkpoint-route check-types \
         tools-python wasm-tools browser-tools clean
 
@@ -162,9 +162,20 @@ bad-images: $(VENV)/.installed
 bad-models: model $(VENV)/.installed
 	$(PY) tools/bad_models.py target/bad-models
 
-rust-test: model pnasnet bad-images bad-models
+rust-test: model pnasnet bad-images bad-models kernel-test
 	cargo test --release --locked
 	cargo test --release --locked --manifest-path fuzz/Cargo.toml
+
+# tract-wasm-kernels/ (wasm only) runs its tests in Node through wasm-bindgen-test-runner, in the
+# SIMD128 and the relaxed-SIMD builds (Node 20 validates relaxed SIMD behind a flag; newer Nodes
+# by default). The target dirs are the pkg builds', whose tract it shares.
+NODE_RELAXED_SIMD := $(shell node --experimental-wasm-relaxed-simd -e 0 2>/dev/null && echo --experimental-wasm-relaxed-simd)
+KERNEL_TEST := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$(CARGO_BIN)/wasm-bindgen-test-runner \
+  cargo test --release --locked -p tract-wasm-kernels --target $(WASM_TARGET)
+kernel-test: wasm-tools
+	RUSTFLAGS="-C target-feature=+simd128" $(KERNEL_TEST)
+	RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" NODE_ARGS="$(NODE_RELAXED_SIMD)" \
+	  $(KERNEL_TEST) --target-dir target/relaxed
 
 # ---- Fuzzing (fuzz/; cargo-fuzz, libFuzzer with AddressSanitizer, nightly) ---------------------
 # Each target runs FUZZ_SECONDS; a crash stops with its input in fuzz/artifacts/<target>/ (copy it
@@ -216,6 +227,14 @@ profile: model pnasnet
 	cargo build --release --locked --bin profile-ops
 	target/release/profile-ops --model $(MODEL_DIR)
 	target/release/profile-ops --model $(PNASNET_DIR) --runs 3
+
+# The same split measured in Chromium, in the page's engine (relaxed SIMD build, one thread).
+profile-browser: build pnasnet browser-tools
+	node bench/profile.mjs --models $(notdir $(MODEL_DIR)),$(notdir $(PNASNET_DIR))-nnef
+
+# tract-wasm-kernels' matrix-product kernel against tract's own, per image (not a test).
+bench-kernels: build pnasnet browser-tools
+	node bench/kernels.mjs --builds relaxed,threads,
 
 # Benchmark against onnxruntime-web (not a test): writes bench/results.json and bench/results.md.
 bench: build pnasnet browser-tools

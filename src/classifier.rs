@@ -5,6 +5,7 @@ use crate::error::Result;
 use crate::network::Network;
 use crate::network_bytes::NetworkBytes;
 use crate::preprocess::{prepared, preprocess};
+use crate::profile::{profile, Profile};
 use crate::topk::{class_probabilities, top_k, Prediction};
 
 /// Milliseconds from some fixed origin; injected because wasm32 has no `Instant`.
@@ -43,6 +44,12 @@ impl Classifier {
     /// Raw network outputs for a photo (all `classes` of them, background included).
     pub fn outputs(&self, rgba: &[u8], width: u32, height: u32) -> Result<Vec<f32>> {
         self.network.run(&preprocess(rgba, width, height, &self.bundle.manifest.input)?)
+    }
+
+    /// Time per operator type over `runs` runs on a photo (see `profile`).
+    pub fn profile(&self, rgba: &[u8], width: u32, height: u32, runs: usize, clock: &dyn Clock) -> Result<Profile> {
+        let input = preprocess(rgba, width, height, &self.bundle.manifest.input)?;
+        profile(&self.network, &input, runs, clock)
     }
 
     /// Raw network outputs for pixels already cropped and sized for the network.

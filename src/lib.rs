@@ -18,6 +18,8 @@ pub mod network;
 pub mod network_bytes;
 pub mod preprocess;
 #[cfg(feature = "engine")]
+pub mod profile;
+#[cfg(feature = "engine")]
 pub mod stored_weights;
 pub mod topk;
 

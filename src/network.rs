@@ -1,9 +1,12 @@
 //! The network, loaded and optimised by tract, run on one input tensor.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use prost::Message;
 use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
 use tract_onnx::WithOnnx;
+use tract_onnx::tract_core::ops::matmul::optimized::OptMatMul;
 use tract_onnx::tract_hir::infer::Factoid;
 
 use crate::error::{Error, Result};
@@ -69,6 +72,21 @@ impl Network {
     /// The optimised plan (for profiling tools).
     pub fn plan(&self) -> &Arc<TypedRunnableModel> {
         &self.plan
+    }
+
+    /// The matrix-product kernels the optimised plan runs, by name, with how many of its
+    /// products may use each (a product holds one kernel per shape mode it can run in).
+    pub fn matmul_kernels(&self) -> BTreeMap<String, usize> {
+        let mut kernels = BTreeMap::new();
+        for node in self.plan.model().nodes() {
+            if let Some(product) = node.op_as::<OptMatMul>() {
+                let names: BTreeSet<String> = product.mmm.iter().map(|k| k.name().to_string()).collect();
+                for name in names {
+                    *kernels.entry(name).or_default() += 1;
+                }
+            }
+        }
+        kernels
     }
 
     pub fn input_shape(&self) -> [usize; 4] {

@@ -41,10 +41,18 @@ pub fn set_threading_thresholds(panels: usize, elements: usize) {
     tract_linalg::multithread::set_threading_element_threshold(elements);
 }
 
+/// For `make bench-kernels`: whether networks optimised from now on run their f32 matrix
+/// products on tract-wasm-kernels' `wasm_f32_3x12` (the default) or on tract's own wasm tiles.
+#[wasm_bindgen(js_name = useWasmKernels)]
+pub fn use_wasm_kernels(on: bool) {
+    tract_wasm_kernels::set_enabled(on);
+}
+
 #[wasm_bindgen(start)]
 fn start() {
     // A Rust panic then shows its message in the console instead of "unreachable".
     console_error_panic_hook::set_once();
+    tract_wasm_kernels::set_enabled(true);
 }
 
 #[wasm_bindgen]
@@ -153,6 +161,19 @@ impl Classifier {
     /// (reference checks feed the exact crop another engine saw).
     pub fn outputs_for_prepared(&self, rgba: &[u8], width: u32, height: u32) -> Result<Vec<f32>, JsError> {
         self.inner.outputs_for_prepared(rgba, width, height).map_err(js_error)
+    }
+
+    /// Time per operator type over `runs` runs on a photo, as `{median_run_ms, runs, ops: [{op,
+    /// ms_per_run, nodes}]}` (slowest first): where the time goes in this browser.
+    pub fn profile(&self, rgba: &[u8], width: u32, height: u32, runs: usize) -> Result<JsValue, JsError> {
+        let profile = self.inner.profile(rgba, width, height, runs, &PerformanceClock).map_err(js_error)?;
+        to_js(&profile)
+    }
+
+    /// The matrix-product kernels the optimised network runs: `{name: products}`.
+    #[wasm_bindgen(getter, js_name = matMulKernels)]
+    pub fn matmul_kernels(&self) -> Result<JsValue, JsError> {
+        to_js(&self.inner.network().matmul_kernels())
     }
 
     /// The validated manifest, as a plain object.

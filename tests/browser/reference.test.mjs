@@ -23,7 +23,7 @@ async function wasmOutputs(bundle, referenceDir, threads, relaxedSimd, expectedB
       const { ClassifierWorker } = await import('/pkg/classifier-client.js');
       const classifier = new ClassifierWorker();
       const info = await classifier.load(bundle, { threads, relaxedSimd });
-      const result = { threadsUsed: info.threads, build: info.build };
+      const result = { threadsUsed: info.threads, build: info.build, kernels: info.matMulKernels };
       for (const name of names) {
         const crop = await (await fetch(`/${referenceDir}/${name.replace(/\.[^.]+$/, '.png')}`)).blob();
         result[name] = await classifier.outputs(await createImageBitmap(crop), { prepared: true });
@@ -34,10 +34,10 @@ async function wasmOutputs(bundle, referenceDir, threads, relaxedSimd, expectedB
     { bundle, referenceDir, names, threads, relaxedSimd },
   );
   await page.close();
-  const { threadsUsed, build, ...perPhoto } = outputs;
+  const { threadsUsed, build, kernels, ...perPhoto } = outputs;
   assert.equal(threadsUsed, threads, 'the engine runs on the requested number of threads');
   assert.equal(build, expectedBuild);
-  return { reference, outputs: perPhoto };
+  return { reference, outputs: perPhoto, kernels };
 }
 
 function maxAbsDiff(a, b) {
@@ -61,7 +61,11 @@ const CASES = [
 for (const [bundle, referenceDir, builds] of CASES) for (const [threads, relaxedSimd, build] of builds) {
   const name = `${path.basename(bundle)}, ${build}, ${threads} thread${threads > 1 ? 's' : ''}`;
   test(`wasm tract matches onnxruntime on ${name}`, { timeout: 600_000 }, async () => {
-    const { reference, outputs } = await wasmOutputs(bundle, referenceDir, threads, relaxedSimd, build);
+    const { reference, outputs, kernels } = await wasmOutputs(bundle, referenceDir, threads, relaxedSimd, build);
+    // The matrix products run on tract-wasm-kernels' kernel (matrix-vector products, if any, on
+    // tract's own GEMV kernels), so the comparison below is of that kernel.
+    assert.ok(kernels.wasm_f32_3x12 > 0, `kernels: ${JSON.stringify(kernels)}`);
+    assert.deepEqual(Object.keys(kernels).filter((k) => !/^wasm_f32_(3x12|\d+x1)$/.test(k)), [], JSON.stringify(kernels));
     let worst = 0;
     for (const [name, expected] of Object.entries(reference.photos)) {
       const scale = Math.max(...expected.outputs.map(Math.abs));

@@ -37,6 +37,8 @@ export interface LoadInfo {
   threads: number;
   /** The wasm build that runs. */
   build: 'threads+relaxed-simd' | 'relaxed-simd' | 'simd128';
+  /** The matrix-product kernels the optimised network runs, by name: how many products use each. */
+  matMulKernels: Record<string, number>;
   wasmMemoryBytes: number;
 }
 

@@ -91,7 +91,7 @@ export class ImageClassifier {
     return this.#info.manifest;
   }
 
-  /** Load figures: {bytes, downloadMs, loadMs, threads, build, wasmMemoryBytes}. */
+  /** Load figures: {bytes, downloadMs, loadMs, threads, build, matMulKernels, wasmMemoryBytes}. */
   get loadInfo() {
     const { manifest, ...figures } = this.#info;
     return figures;

@@ -115,6 +115,7 @@ const HANDLERS = {
       loadMs: t2 - t1,
       threads: engine.threads,
       build: engine.build,
+      matMulKernels: classifier.matMulKernels,
       wasmMemoryBytes: wasmMemoryBytes(),
     };
   },

@@ -1,0 +1,48 @@
+// `make profile-browser`: time per operator type of each bundle's optimised plan, run by the
+// page's engine in headless Chromium (tract compiled to wasm), beside `make profile`'s native
+// split. A script that prints numbers, not a test.
+//
+//   node bench/profile.mjs [--models efficientnet-lite0,pnasnet5large-random-nnef]
+//                          [--build relaxed|threads|''] [--runs 5]
+
+import { parseArgs } from 'node:util';
+import { startServer, launch } from '../tests/browser/harness.mjs';
+
+const { values } = parseArgs({
+  options: {
+    models: { type: 'string', default: 'efficientnet-lite0,pnasnet5large-random-nnef' },
+    build: { type: 'string', default: 'relaxed' },
+    runs: { type: 'string', default: '5' },
+  },
+});
+
+const server = await startServer();
+const browser = await launch();
+try {
+  for (const model of values.models.split(',')) {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}bench/bench.html`);
+    const runs = Number(values.runs);
+    const profile = await page.evaluate(
+      (args) =>
+        new Promise((resolve) => {
+          const worker = new Worker('/bench/profile-worker.js', { type: 'module' });
+          worker.onmessage = (e) => resolve(e.data);
+          worker.onerror = (e) => resolve({ error: e.message });
+          worker.postMessage(args);
+        }),
+      { model, build: values.build, runs },
+    );
+    if (profile.error) throw new Error(`${model}: ${profile.error}`);
+    const sum = profile.ops.reduce((s, o) => s + o.ms_per_run, 0);
+    console.log(`${model} (${values.build || 'simd'} build): median ${profile.median_run_ms.toFixed(1)} ms per run over ${profile.runs} runs`);
+    console.log('| operator | ms per run | share | nodes |\n|---|---|---|---|');
+    for (const o of profile.ops) {
+      console.log(`| ${o.op} | ${o.ms_per_run.toFixed(2)} | ${((o.ms_per_run / sum) * 100).toFixed(1)}% | ${o.nodes} |`);
+    }
+    await page.close();
+  }
+} finally {
+  await browser.close();
+  server.close();
+}

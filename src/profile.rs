@@ -1,0 +1,67 @@
+//! Where a network's time goes: its optimised plan run with a clock around each operator.
+//!
+//! Shared by the native `profile-ops` tool and the wasm build's `Classifier.profile`, so the
+//! browser's own split (tract compiled to wasm, in V8) can be read beside the native one.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::plan::{eval, SimpleState};
+
+use crate::classifier::Clock;
+use crate::error::{Error, Result};
+use crate::network::Network;
+
+/// Time spent in one operator type, per run.
+#[derive(Debug, Clone, Serialize)]
+pub struct OpTime {
+    pub op: String,
+    pub ms_per_run: f64,
+    /// Nodes of this type in the plan.
+    pub nodes: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Profile {
+    /// Median of the timed runs, whole network (clock overhead included).
+    pub median_run_ms: f64,
+    pub runs: usize,
+    /// Slowest first.
+    pub ops: Vec<OpTime>,
+}
+
+/// Runs the network once to warm up, then `runs` times with every operator timed.
+pub fn profile(network: &Network, input: &[f32], runs: usize, clock: &dyn Clock) -> Result<Profile> {
+    let runs = runs.max(1);
+    let fail = |e: TractError| Error::Inference(format!("{e:#}"));
+    let tensor = Tensor::from_shape(&network.input_shape(), input).map_err(fail)?;
+    let mut state = SimpleState::new(network.plan()).map_err(fail)?;
+    let mut per_op: HashMap<String, (f64, usize)> = HashMap::new();
+    let mut totals = vec![];
+    for run in 0..=runs {
+        let start = clock.now_ms();
+        state
+            .run_plan_with_eval(tvec!(tensor.clone().into_tvalue()), |ctx, op_state, node, inputs| {
+                let t = clock.now_ms();
+                let outputs = eval(ctx, op_state, node, inputs);
+                if run > 0 {
+                    let entry = per_op.entry(node.op().name().to_string()).or_default();
+                    entry.0 += clock.now_ms() - t;
+                    entry.1 += 1;
+                }
+                outputs
+            })
+            .map_err(fail)?;
+        if run > 0 {
+            totals.push(clock.now_ms() - start);
+        }
+    }
+    totals.sort_by(f64::total_cmp);
+    let mut ops: Vec<OpTime> = per_op
+        .into_iter()
+        .map(|(op, (ms, count))| OpTime { op, ms_per_run: ms / runs as f64, nodes: count / runs })
+        .collect();
+    ops.sort_by(|a, b| b.ms_per_run.total_cmp(&a.ms_per_run));
+    Ok(Profile { median_run_ms: totals[totals.len() / 2], runs, ops })
+}

@@ -1,0 +1,28 @@
+//! A faster f32 matrix-product kernel for tract-linalg's wasm SIMD tree, plugged in from outside.
+//!
+//! tract-linalg 0.23.9 runs every f32 matrix product in wasm on its 8x8 tile (`wasm_f32_8x8`):
+//! 16 v128 accumulators, two B vectors and the broadcast A values live in the inner loop. V8
+//! on x86-64 allocates at most 15 XMM registers to wasm code (one is its scratch), so that loop
+//! spills every k step. `wasm_f32_3x12` keeps 9 accumulators, three B vectors and one broadcast
+//! in registers. Measured in Chromium (2-core x86-64, relaxed SIMD build, one thread), whole
+//! networks: EfficientNet-Lite0 about 30 ms per image against 36, PNASNet-5 large 1.51 s against
+//! 1.8-2.0 s; tiles of 4x8, 5x8, 6x8, 2x16, 3x16, 4x12 and 4x16 measured no better (README).
+//!
+//! Nothing here patches tract: tract-linalg collects its matrix-product kernels (`MmmRoutine`)
+//! and its dispatch tiers (`MmmTier`) with `inventory`, so this crate submits one kernel and
+//! one tier above tract's own wasm tier. `set_enabled(true)` must be called before a network is
+//! optimised: it switches the tier on, and referencing it keeps the linker from dropping this
+//! crate's registrations. Upstream, the kernel would sit in `tract-linalg/src/wasm/` beside
+//! `mmm_f32_gemm.rs` and the tier's rule would replace the 8x8 one.
+//!
+//! Only compiled for wasm32 with `simd128`; on other targets the crate is empty.
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod mmm_f32;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod tier;
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub use mmm_f32::{kernel_3x12, KERNEL_NAME, MR, NR};
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub use tier::{enabled, set_enabled};

@@ -1,0 +1,202 @@
+//! `wasm_f32_3x12`: an f32 matrix-product kernel on a 3-row by 12-column tile.
+//!
+//! Per k step: three B vectors, then for each row one broadcast of A and three multiply-adds,
+//! nine accumulators in all (13 live v128 values, under V8's 15 on x86-64). The kernel speaks
+//! tract's fused-kernel protocol (`FusedKerSpec`), so tract's products with their fused bias,
+//! activations and residual additions run on it unchanged.
+
+use std::arch::wasm32::*;
+
+use tract_linalg::mmm::{DynKernel, FusedKerSpec, OutputStoreKer};
+use tract_linalg::mmm_routines::MmmRoutine;
+use tract_linalg::pack::Packing;
+
+/// Rows of the tile (A packed `MR` wide).
+pub const MR: usize = 3;
+/// Columns of the tile (B packed `NR` wide): three v128 vectors.
+pub const NR: usize = 12;
+const NV: usize = NR / 4;
+pub const KERNEL_NAME: &str = "wasm_f32_3x12";
+
+type Tile = [[v128; NV]; MR];
+
+/// `acc + a * b`: one fused multiply-add when the build has relaxed SIMD.
+#[inline(always)]
+fn madd(acc: v128, a: v128, b: v128) -> v128 {
+    #[cfg(target_feature = "relaxed-simd")]
+    {
+        f32x4_relaxed_madd(a, b, acc)
+    }
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    {
+        f32x4_add(acc, f32x4_mul(a, b))
+    }
+}
+
+/// `acc = op(operand, acc)` for every accumulator.
+#[inline(always)]
+fn each(acc: &mut Tile, operand: v128, op: impl Fn(v128, v128) -> v128) {
+    // Nested loops over the fixed sizes, not `flatten()`: LLVM unrolls these completely, so the
+    // accumulators stay values (registers) instead of an array in memory.
+    for row in acc.iter_mut() {
+        for v in row.iter_mut() {
+            *v = op(operand, *v);
+        }
+    }
+}
+
+/// `acc = op(splat(rows[r]), acc)` for the accumulators of row r.
+#[inline(always)]
+unsafe fn per_row(acc: &mut Tile, rows: *const f32, op: impl Fn(v128, v128) -> v128) {
+    for (r, row) in acc.iter_mut().enumerate() {
+        let s = v128_load32_splat(rows.add(r) as *const u32);
+        for v in row.iter_mut() {
+            *v = op(s, *v);
+        }
+    }
+}
+
+/// `acc = op(cols[4j..4j+4], acc)` for the accumulators of column vector j.
+#[inline(always)]
+unsafe fn per_col(acc: &mut Tile, cols: *const f32, op: impl Fn(v128, v128) -> v128) {
+    let c: [v128; NV] = std::array::from_fn(|j| v128_load(cols.add(4 * j) as *const v128));
+    for row in acc.iter_mut() {
+        for (v, c) in row.iter_mut().zip(c) {
+            *v = op(c, *v);
+        }
+    }
+}
+
+/// One tile row of C at `ptr`: whole vectors when its columns are contiguous f32s.
+#[inline(always)]
+unsafe fn read_row(ptr: *const u8, col_stride: isize) -> [v128; NV] {
+    if col_stride == 4 {
+        std::array::from_fn(|j| v128_load(ptr.add(16 * j) as *const v128))
+    } else {
+        let at = |c: usize| *(ptr.offset(c as isize * col_stride) as *const f32);
+        std::array::from_fn(|j| f32x4(at(4 * j), at(4 * j + 1), at(4 * j + 2), at(4 * j + 3)))
+    }
+}
+
+#[inline(always)]
+unsafe fn write_row(ptr: *mut u8, col_stride: isize, row: [v128; NV]) {
+    if col_stride == 4 {
+        for (j, v) in row.into_iter().enumerate() {
+            v128_store(ptr.add(16 * j) as *mut v128, v);
+        }
+    } else {
+        let at = |c: usize| ptr.offset(c as isize * col_stride) as *mut f32;
+        for (j, v) in row.into_iter().enumerate() {
+            *at(4 * j) = f32x4_extract_lane::<0>(v);
+            *at(4 * j + 1) = f32x4_extract_lane::<1>(v);
+            *at(4 * j + 2) = f32x4_extract_lane::<2>(v);
+            *at(4 * j + 3) = f32x4_extract_lane::<3>(v);
+        }
+    }
+}
+
+/// Runs tract's fused-op list on one 3x12 tile, up to `Done`; returns 0 (tract's "no error").
+///
+/// # Safety
+/// `ops` and the pointers its entries carry come from tract's matrix-product driver, sized for
+/// this tile: A packed 3 wide, B packed 12 wide, per-row and per-column operands of 3 and 12
+/// values, C tiles of 3 rows by 12 columns.
+pub unsafe fn kernel_3x12(ops: &[FusedKerSpec<f32>]) -> isize {
+    let zero = f32x4_splat(0.0);
+    let mut acc: Tile = [[zero; NV]; MR];
+    for op in ops {
+        match *op {
+            FusedKerSpec::Done => break,
+            FusedKerSpec::Clear => acc = [[zero; NV]; MR],
+            FusedKerSpec::LoadTile(_cols, rows) => {
+                // The accumulators as they were stored, row by row.
+                let p = rows as *const v128;
+                for (r, row) in acc.iter_mut().enumerate() {
+                    *row = std::array::from_fn(|j| v128_load(p.add(NV * r + j)));
+                }
+            }
+            FusedKerSpec::ScalarMin(a) => each(&mut acc, f32x4_splat(a), |s, x| f32x4_min(s, x)),
+            FusedKerSpec::ScalarMax(a) => each(&mut acc, f32x4_splat(a), |s, x| f32x4_max(s, x)),
+            FusedKerSpec::ScalarAdd(a) => each(&mut acc, f32x4_splat(a), |s, x| f32x4_add(s, x)),
+            FusedKerSpec::ScalarMul(a) => each(&mut acc, f32x4_splat(a), |s, x| f32x4_mul(s, x)),
+            FusedKerSpec::ScalarSub(a) => each(&mut acc, f32x4_splat(a), |s, x| f32x4_sub(s, x)),
+            FusedKerSpec::ScalarSubF(a) => each(&mut acc, f32x4_splat(a), |s, x| f32x4_sub(x, s)),
+            FusedKerSpec::LeakyRelu(a) => each(&mut acc, f32x4_splat(a), |s, x| {
+                v128_bitselect(x, f32x4_mul(s, x), f32x4_gt(x, f32x4_splat(0.0)))
+            }),
+            FusedKerSpec::PerRowMin(p) => per_row(&mut acc, p, |s, x| f32x4_min(s, x)),
+            FusedKerSpec::PerRowMax(p) => per_row(&mut acc, p, |s, x| f32x4_max(s, x)),
+            FusedKerSpec::PerRowAdd(p) => per_row(&mut acc, p, |s, x| f32x4_add(s, x)),
+            FusedKerSpec::PerRowMul(p) => per_row(&mut acc, p, |s, x| f32x4_mul(s, x)),
+            FusedKerSpec::PerRowSub(p) => per_row(&mut acc, p, |s, x| f32x4_sub(s, x)),
+            FusedKerSpec::PerRowSubF(p) => per_row(&mut acc, p, |s, x| f32x4_sub(x, s)),
+            FusedKerSpec::PerColMin(p) => per_col(&mut acc, p, |s, x| f32x4_min(s, x)),
+            FusedKerSpec::PerColMax(p) => per_col(&mut acc, p, |s, x| f32x4_max(s, x)),
+            FusedKerSpec::PerColAdd(p) => per_col(&mut acc, p, |s, x| f32x4_add(s, x)),
+            FusedKerSpec::PerColMul(p) => per_col(&mut acc, p, |s, x| f32x4_mul(s, x)),
+            FusedKerSpec::PerColSub(p) => per_col(&mut acc, p, |s, x| f32x4_sub(s, x)),
+            FusedKerSpec::PerColSubF(p) => per_col(&mut acc, p, |s, x| f32x4_sub(x, s)),
+            // On an f32 accumulator the quantisation steps are the scalings they stand for, as
+            // in tract's own wasm f32 kernels.
+            FusedKerSpec::QScale(shift, policy, mult) => {
+                let scale = tract_linalg::Scaler::from_fuse_params(shift, policy, mult).scale;
+                each(&mut acc, f32x4_splat(scale), |s, x| f32x4_mul(s, x))
+            }
+            FusedKerSpec::RoundingShiftRight(shift, _) => {
+                each(&mut acc, f32x4_splat(2f32.powi(-(shift as i32))), |s, x| f32x4_mul(s, x))
+            }
+            FusedKerSpec::ShiftLeft(shift) => {
+                each(&mut acc, f32x4_splat(2f32.powi(shift as i32)), |s, x| f32x4_mul(s, x))
+            }
+            FusedKerSpec::AddUnicast(OutputStoreKer { ptr, row_byte_stride, col_byte_stride, .. }) => {
+                for (r, row) in acc.iter_mut().enumerate() {
+                    let c = read_row(ptr.offset(r as isize * row_byte_stride), col_byte_stride);
+                    for (v, c) in row.iter_mut().zip(c) {
+                        *v = f32x4_add(*v, c);
+                    }
+                }
+            }
+            FusedKerSpec::AddRowColProducts(rows, cols) => {
+                let c: [v128; NV] = std::array::from_fn(|j| v128_load(cols.add(4 * j) as *const v128));
+                for (r, row) in acc.iter_mut().enumerate() {
+                    let s = v128_load32_splat(rows.add(r) as *const u32);
+                    for (v, c) in row.iter_mut().zip(c) {
+                        *v = madd(*v, s, c);
+                    }
+                }
+            }
+            FusedKerSpec::Store(OutputStoreKer { ptr, row_byte_stride, col_byte_stride, .. }) => {
+                for (r, row) in acc.iter().enumerate() {
+                    write_row(ptr.offset(r as isize * row_byte_stride), col_byte_stride, *row);
+                }
+            }
+            FusedKerSpec::AddMatMul { k, pa, pb, packing: _ } => {
+                // A packed [k][3], B packed [k][12]. Unrolling k by two measured slower: V8
+                // then runs out of registers again.
+                let mut a = pa as *const f32;
+                let mut b = pb as *const v128;
+                for _ in 0..k {
+                    let c: [v128; NV] = std::array::from_fn(|j| v128_load(b.add(j)));
+                    for (r, row) in acc.iter_mut().enumerate() {
+                        let s = v128_load32_splat(a.add(r) as *const u32);
+                        for (v, c) in row.iter_mut().zip(c) {
+                            *v = madd(*v, s, c);
+                        }
+                    }
+                    a = a.add(MR);
+                    b = b.add(NV);
+                }
+            }
+        }
+    }
+    0
+}
+
+/// The kernel as tract-linalg's pool holds it: name, tile, packings, written for wasm.
+pub(crate) fn make() -> Box<dyn tract_linalg::mmm::MatMatMul> {
+    let mut kernel = DynKernel::<MR, NR, f32>::new(KERNEL_NAME, kernel_3x12, f32::packing(MR), f32::packing(NR));
+    kernel.arch = Some(tract_linalg::isa::Arch::Wasm32Simd128);
+    Box::new(kernel)
+}
+
+inventory::submit! { MmmRoutine { make } }

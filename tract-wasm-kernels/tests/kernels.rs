@@ -1,0 +1,291 @@
+//! The kernel against a scalar reference, op by op, and tract's matrix products on it against
+//! a naive product. Runs in Node (wasm32, simd128, and relaxed SIMD in a second build):
+//! `make kernel-test`.
+#![cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+
+use tract_core::internal::*;
+use tract_core::ops::einsum::EinSum;
+use tract_core::ops::math;
+use tract_linalg::mmm::{FusedKerSpec, OutputStoreKer, RoundingPolicy};
+use tract_wasm_kernels::{kernel_3x12, set_enabled, KERNEL_NAME, MR, NR};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+/// Deterministic values in [-2, 2), none of them zero.
+fn values(n: usize, seed: u32) -> Vec<f32> {
+    let mut state = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    (0..n)
+        .map(|_| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            ((state >> 8) as f32 / (1 << 24) as f32) * 4.0 - 2.0 + 1e-3
+        })
+        .collect()
+}
+
+/// A 16-byte aligned copy (tract's packed panels are; the kernel loads whole vectors).
+fn aligned(v: &[f32]) -> Vec<[f32; 4]> {
+    let mut out = vec![[0.0; 4]; v.len().div_ceil(4)];
+    for (i, x) in v.iter().enumerate() {
+        out[i / 4][i % 4] = *x;
+    }
+    out
+}
+
+type Tile = [[f32; NR]; MR];
+
+/// What each fused op does to a tile, written out element by element.
+unsafe fn reference(ops: &[FusedKerSpec<f32>]) -> Tile {
+    let mut t: Tile = [[0.0; NR]; MR];
+    let apply = |t: &mut Tile, f: &dyn Fn(usize, usize, f32) -> f32| {
+        for r in 0..MR {
+            for c in 0..NR {
+                t[r][c] = f(r, c, t[r][c]);
+            }
+        }
+    };
+    for op in ops {
+        match *op {
+            FusedKerSpec::Done => break,
+            FusedKerSpec::Clear => t = [[0.0; NR]; MR],
+            // tract hands over the tile in both layouts; read the column-major one, as its
+            // generic kernel does (the wasm kernels read the row-major one).
+            FusedKerSpec::LoadTile(col_major, _) => apply(&mut t, &|r, c, _| *col_major.add(c * MR + r)),
+            FusedKerSpec::ScalarMin(a) => apply(&mut t, &|_, _, x| a.min(x)),
+            FusedKerSpec::ScalarMax(a) => apply(&mut t, &|_, _, x| a.max(x)),
+            FusedKerSpec::ScalarAdd(a) => apply(&mut t, &|_, _, x| a + x),
+            FusedKerSpec::ScalarMul(a) => apply(&mut t, &|_, _, x| a * x),
+            FusedKerSpec::ScalarSub(a) => apply(&mut t, &|_, _, x| a - x),
+            FusedKerSpec::ScalarSubF(a) => apply(&mut t, &|_, _, x| x - a),
+            FusedKerSpec::LeakyRelu(a) => apply(&mut t, &|_, _, x| if x > 0.0 { x } else { a * x }),
+            FusedKerSpec::PerRowMin(p) => apply(&mut t, &|r, _, x| (*p.add(r)).min(x)),
+            FusedKerSpec::PerRowMax(p) => apply(&mut t, &|r, _, x| (*p.add(r)).max(x)),
+            FusedKerSpec::PerRowAdd(p) => apply(&mut t, &|r, _, x| *p.add(r) + x),
+            FusedKerSpec::PerRowMul(p) => apply(&mut t, &|r, _, x| *p.add(r) * x),
+            FusedKerSpec::PerRowSub(p) => apply(&mut t, &|r, _, x| *p.add(r) - x),
+            FusedKerSpec::PerRowSubF(p) => apply(&mut t, &|r, _, x| x - *p.add(r)),
+            FusedKerSpec::PerColMin(p) => apply(&mut t, &|_, c, x| (*p.add(c)).min(x)),
+            FusedKerSpec::PerColMax(p) => apply(&mut t, &|_, c, x| (*p.add(c)).max(x)),
+            FusedKerSpec::PerColAdd(p) => apply(&mut t, &|_, c, x| *p.add(c) + x),
+            FusedKerSpec::PerColMul(p) => apply(&mut t, &|_, c, x| *p.add(c) * x),
+            FusedKerSpec::PerColSub(p) => apply(&mut t, &|_, c, x| *p.add(c) - x),
+            FusedKerSpec::PerColSubF(p) => apply(&mut t, &|_, c, x| x - *p.add(c)),
+            FusedKerSpec::QScale(shift, policy, mult) => {
+                let scale = tract_linalg::Scaler::from_fuse_params(shift, policy, mult).scale;
+                apply(&mut t, &|_, _, x| x * scale)
+            }
+            FusedKerSpec::RoundingShiftRight(shift, _) => apply(&mut t, &|_, _, x| x / (1u32 << shift) as f32),
+            FusedKerSpec::ShiftLeft(shift) => apply(&mut t, &|_, _, x| x * (1u32 << shift) as f32),
+            FusedKerSpec::AddUnicast(s) => apply(&mut t, &|r, c, x| {
+                x + *(s.ptr.offset(r as isize * s.row_byte_stride + c as isize * s.col_byte_stride) as *const f32)
+            }),
+            FusedKerSpec::AddRowColProducts(rows, cols) => apply(&mut t, &|r, c, x| x + *rows.add(r) * *cols.add(c)),
+            FusedKerSpec::Store(s) => {
+                for r in 0..MR {
+                    for c in 0..NR {
+                        *(s.ptr.offset(r as isize * s.row_byte_stride + c as isize * s.col_byte_stride) as *mut f32) =
+                            t[r][c];
+                    }
+                }
+            }
+            FusedKerSpec::AddMatMul { k, pa, pb, .. } => {
+                let (a, b) = (pa as *const f32, pb as *const f32);
+                apply(&mut t, &|r, c, x| x + (0..k).map(|i| *a.add(i * MR + r) * *b.add(i * NR + c)).sum::<f32>())
+            }
+        }
+    }
+    t
+}
+
+/// Storage for a C tile with the given strides (in f32s), and a way to read it back.
+struct CTile {
+    buf: Vec<f32>,
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl CTile {
+    fn new(row_stride: usize, col_stride: usize, seed: u32) -> CTile {
+        let len = (MR - 1) * row_stride + (NR - 1) * col_stride + 1;
+        CTile { buf: values(len, seed), row_stride, col_stride }
+    }
+    fn ker(&mut self) -> OutputStoreKer {
+        OutputStoreKer {
+            ptr: self.buf.as_mut_ptr() as *mut u8,
+            row_byte_stride: 4 * self.row_stride as isize,
+            col_byte_stride: 4 * self.col_stride as isize,
+            item_size: 4,
+        }
+    }
+    fn tile(&self) -> Tile {
+        let mut t = [[0.0; NR]; MR];
+        for (r, row) in t.iter_mut().enumerate() {
+            for (c, x) in row.iter_mut().enumerate() {
+                *x = self.buf[r * self.row_stride + c * self.col_stride];
+            }
+        }
+        t
+    }
+}
+
+fn assert_close(got: &Tile, want: &Tile, what: &str) {
+    for r in 0..MR {
+        for c in 0..NR {
+            let (g, w) = (got[r][c], want[r][c]);
+            // Relative to the value (products of k terms in [-2, 2]): fused and unfused
+            // multiply-adds round differently, nothing else may differ.
+            assert!((g - w).abs() <= 1e-5 * w.abs().max(1.0), "{what}: [{r}][{c}] kernel {g}, reference {w}");
+        }
+    }
+}
+
+/// Runs `ops` (each storing into its own tile of the given strides) through the kernel and
+/// the reference; the stored tiles must agree.
+fn check(what: &str, strides: (usize, usize), build: impl Fn(OutputStoreKer) -> Vec<FusedKerSpec<f32>>) {
+    let mut ours = CTile::new(strides.0, strides.1, 99);
+    let mut theirs = CTile::new(strides.0, strides.1, 99);
+    unsafe {
+        kernel_3x12(&build(ours.ker()));
+        reference(&build(theirs.ker()));
+    }
+    assert_close(&ours.tile(), &theirs.tile(), what);
+}
+
+#[wasm_bindgen_test]
+fn matrix_product_with_fused_bias_and_clamp() {
+    for k in [0, 1, 2, 7, 64] {
+        let a = aligned(&values(k * MR, 1));
+        let b = aligned(&values(k * NR, 2));
+        let rows = values(MR, 3);
+        let cols = aligned(&values(NR, 4));
+        // Rows of C contiguous (tract's usual layout), then columns contiguous, then neither.
+        for strides in [(NR, 1), (1, MR), (40, 3)] {
+            check(&format!("k={k} strides={strides:?}"), strides, |store| {
+                vec![
+                    FusedKerSpec::Clear,
+                    FusedKerSpec::AddMatMul { k, pa: a.as_ptr() as _, pb: b.as_ptr() as _, packing: 0 },
+                    FusedKerSpec::PerRowAdd(rows.as_ptr()),
+                    FusedKerSpec::PerColMul(cols.as_ptr() as _),
+                    FusedKerSpec::ScalarMax(0.0),
+                    FusedKerSpec::ScalarMin(6.0),
+                    FusedKerSpec::Store(store),
+                    FusedKerSpec::Done,
+                ]
+            });
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn every_other_fused_op() {
+    let tile_values = values(MR * NR, 5);
+    let row_major = aligned(&tile_values);
+    let col_major: Vec<f32> = (0..MR * NR).map(|i| tile_values[(i % MR) * NR + i / MR]).collect();
+    let load = FusedKerSpec::LoadTile(col_major.as_ptr(), row_major.as_ptr() as _);
+    let rows = values(MR, 6);
+    let cols = aligned(&values(NR, 7));
+    let mut residual = CTile::new(17, 1, 8);
+    let mut residual_strided = CTile::new(1, 5, 9);
+    let (residual, residual_strided) = (residual.ker(), residual_strided.ker());
+    let row = rows.as_ptr();
+    let col = cols.as_ptr() as *const f32;
+    let steps: Vec<(&str, FusedKerSpec<f32>)> = vec![
+        ("ScalarAdd", FusedKerSpec::ScalarAdd(0.5)),
+        ("ScalarMul", FusedKerSpec::ScalarMul(-1.5)),
+        ("ScalarSub", FusedKerSpec::ScalarSub(0.25)),
+        ("ScalarSubF", FusedKerSpec::ScalarSubF(0.75)),
+        ("ScalarMin", FusedKerSpec::ScalarMin(1.0)),
+        ("ScalarMax", FusedKerSpec::ScalarMax(-1.0)),
+        ("LeakyRelu", FusedKerSpec::LeakyRelu(0.1)),
+        ("PerRowMin", FusedKerSpec::PerRowMin(row)),
+        ("PerRowMax", FusedKerSpec::PerRowMax(row)),
+        ("PerRowAdd", FusedKerSpec::PerRowAdd(row)),
+        ("PerRowMul", FusedKerSpec::PerRowMul(row)),
+        ("PerRowSub", FusedKerSpec::PerRowSub(row)),
+        ("PerRowSubF", FusedKerSpec::PerRowSubF(row)),
+        ("PerColMin", FusedKerSpec::PerColMin(col)),
+        ("PerColMax", FusedKerSpec::PerColMax(col)),
+        ("PerColAdd", FusedKerSpec::PerColAdd(col)),
+        ("PerColMul", FusedKerSpec::PerColMul(col)),
+        ("PerColSub", FusedKerSpec::PerColSub(col)),
+        ("PerColSubF", FusedKerSpec::PerColSubF(col)),
+        ("AddRowColProducts", FusedKerSpec::AddRowColProducts(row, col)),
+        ("AddUnicast", FusedKerSpec::AddUnicast(residual)),
+        ("AddUnicast (strided)", FusedKerSpec::AddUnicast(residual_strided)),
+        ("QScale", FusedKerSpec::QScale(3, RoundingPolicy::Even, 1 << 30)),
+        ("RoundingShiftRight", FusedKerSpec::RoundingShiftRight(2, RoundingPolicy::Even)),
+        ("ShiftLeft", FusedKerSpec::ShiftLeft(3)),
+    ];
+    for (name, step) in &steps {
+        check(name, (NR, 1), |store| {
+            vec![
+                load,
+                *step,
+                FusedKerSpec::Store(store),
+                FusedKerSpec::Done,
+            ]
+        });
+    }
+    // And all of them in one list, as tract chains them.
+    check("all in sequence", (NR, 1), |store| {
+        let mut ops = vec![load];
+        ops.extend(steps.iter().map(|(_, s)| *s));
+        ops.extend([FusedKerSpec::Store(store), FusedKerSpec::Done]);
+        ops
+    });
+}
+
+/// `relu(x · w + bias)` as a tract network, optimised, and the kernel name its product got.
+fn product_through_tract(m: usize, k: usize, n: usize) -> TractResult<(Vec<f32>, Vec<f32>, String)> {
+    let x = values(m * k, 10);
+    let w = values(k * n, 11);
+    let bias = values(n, 12);
+    let mut model = TypedModel::default();
+    let input = model.add_source("x", f32::fact([m, k]))?;
+    let weights = model.add_const("w", tensor1(&w).into_shape(&[k, n])?)?;
+    let product = model.wire_node(
+        "product",
+        EinSum::new("mk,kn->mn".parse()?, f32::datum_type()),
+        &[input, weights],
+    )?[0];
+    let bias_const = model.add_const("bias", tensor1(&bias).into_shape(&[1, n])?)?;
+    let biased = model.wire_node("bias_add", math::add(), &[product, bias_const])?[0];
+    let zero = model.add_const("zero", tensor0(0f32).into_shape(&[1, 1])?)?;
+    let relu = model.wire_node("relu", math::max(), &[biased, zero])?[0];
+    model.select_output_outlets(&[relu])?;
+    let model = model.into_optimized()?;
+    let kernels: Vec<String> = model.nodes().iter().flat_map(|node| node.op().info().unwrap_or_default()).collect();
+    let plan = model.into_runnable()?;
+    let output = plan.run(tvec!(tensor1(&x).into_shape(&[m, k])?.into_tvalue()))?;
+    let got = output[0].to_plain_array_view::<f32>()?.iter().copied().collect();
+    let want = (0..m * n)
+        .map(|ix| {
+            let (i, j) = (ix / n, ix % n);
+            ((0..k).map(|l| x[i * k + l] * w[l * n + j]).sum::<f32>() + bias[j]).max(0.0)
+        })
+        .collect();
+    Ok((got, want, kernels.join(" ")))
+}
+
+#[wasm_bindgen_test]
+fn tract_products_run_on_the_kernel_and_agree_with_a_naive_product() {
+    set_enabled(true);
+    // Edges of every kind: fewer rows or columns than a tile, partial tiles, k of 1.
+    for (m, k, n) in [(37, 64, 50), (2, 5, 3), (5, 1, 13), (64, 9, 12), (3, 12, 100)] {
+        let (got, want, kernels) = product_through_tract(m, k, n).unwrap();
+        assert!(kernels.contains(KERNEL_NAME), "{m}x{k}x{n} did not run on {KERNEL_NAME}: {kernels}");
+        let scale = want.iter().fold(1f32, |s, x| s.max(x.abs()));
+        for (ix, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert!((g - w).abs() <= 1e-5 * scale, "{m}x{k}x{n} at {ix}: tract {g}, naive {w}");
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn switched_off_tract_chooses_its_own_kernel() {
+    set_enabled(false);
+    let (got, want, kernels) = product_through_tract(37, 64, 50).unwrap();
+    set_enabled(true);
+    assert!(!kernels.contains(KERNEL_NAME), "still on {KERNEL_NAME}: {kernels}");
+    assert!(kernels.contains("wasm_f32_"), "no wasm kernel named: {kernels}");
+    let scale = want.iter().fold(1f32, |s, x| s.max(x.abs()));
+    assert!(got.iter().zip(&want).all(|(g, w)| (g - w).abs() <= 1e-5 * scale));
+}

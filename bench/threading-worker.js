@@ -19,10 +19,10 @@ self.onmessage = async ({ data: { model, settings, rounds, runs } }) => {
     // Any pixels do: the time does not depend on them.
     const { width, height } = manifest.input;
     const pixels = new Uint8Array(width * height * 4).map((_, i) => (i * 7) % 251);
-    const medians = Object.fromEntries(settings.map(([p, e]) => [`${p}/${e}`, []]));
+    const medians = Object.fromEntries(settings.map((setting) => [setting.join('/'), []]));
     for (let round = 0; round < rounds; round++) {
-      for (const [panels, elements] of settings) {
-        engine.setThreadingThresholds(panels, elements);
+      for (const setting of settings) {
+        engine.setThreadingThresholds(...setting);
         classifier.outputs_for_prepared(pixels, width, height); // warm-up
         const times = [];
         for (let i = 0; i < runs; i++) {
@@ -31,7 +31,7 @@ self.onmessage = async ({ data: { model, settings, rounds, runs } }) => {
           times.push(performance.now() - t);
         }
         times.sort((a, b) => a - b);
-        medians[`${panels}/${elements}`].push(times[times.length >> 1]);
+        medians[setting.join('/')].push(times[times.length >> 1]);
       }
     }
     self.postMessage({ threads, medians });

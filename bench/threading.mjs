@@ -1,10 +1,11 @@
 // `make bench-threading`: per-image time of the threads build under different thresholds for
-// splitting tract's work across the pool (matrix-product panels / elements), to choose the ones
+// splitting tract's work across the pool (matrix-product panels / elements of depthwise
+// convolutions / elements of other ops), to choose the ones
 // `useThreadPool` sets (src/wasm/mod.rs). Settings alternate within each round (the machines are
 // noisy); prints the median of each round, not a test.
 //
 //   node bench/threading.mjs [--models efficientnet-lite0,pnasnet5large-random] [--rounds 3]
-//                            [--settings '[[64,32768],[64,131072]]']
+//                            [--settings '[[64,32768,524288],[64,131072,524288]]']
 
 import { parseArgs } from 'node:util';
 import { startServer, launch } from '../tests/browser/harness.mjs';
@@ -13,8 +14,11 @@ const { values } = parseArgs({
   options: {
     models: { type: 'string', default: 'efficientnet-lite0,pnasnet5large-random' },
     rounds: { type: 'string', default: '3' },
-    // tract's defaults first, then what this product sets, then more or no element threading.
-    settings: { type: 'string', default: '[[64,32768],[64,131072],[64,524288],[64,1000000000]]' },
+    // tract's defaults first, then what this product sets, then depthwise at other sizes.
+    settings: {
+      type: 'string',
+      default: '[[64,32768,32768],[64,131072,524288],[64,32768,524288],[64,524288,524288]]',
+    },
   },
 });
 const settings = JSON.parse(values.settings);
@@ -38,7 +42,7 @@ try {
     );
     if (result.error) throw new Error(`${model}: ${result.error}`);
     console.log(`${model}, ${result.threads} threads, median ms per round of ${runs} runs:`);
-    console.log('| panels / elements | ' + [...Array(Number(values.rounds)).keys()].map((r) => `round ${r + 1}`).join(' | ') + ' |');
+    console.log('| panels / depthwise elements / other elements | ' + [...Array(Number(values.rounds)).keys()].map((r) => `round ${r + 1}`).join(' | ') + ' |');
     for (const [setting, medians] of Object.entries(result.medians)) {
       console.log(`| ${setting} | ${medians.map((m) => m.toFixed(1)).join(' | ')} |`);
     }

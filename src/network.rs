@@ -1,12 +1,14 @@
 //! The network, loaded and optimised by tract, run on one input tensor.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 
 use prost::Message;
 use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
 use tract_onnx::WithOnnx;
 use tract_onnx::tract_core::ops::matmul::optimized::OptMatMul;
+use tract_onnx::tract_core::plan::{eval, SimpleState};
 use tract_onnx::tract_hir::infer::Factoid;
 
 use crate::error::{Error, Result};
@@ -23,6 +25,23 @@ pub struct Network {
 fn describe(e: impl std::fmt::Display) -> String {
     // tract's errors are chains ("outer: cause"); the alternate form shows the whole chain.
     format!("{e:#}")
+}
+
+/// A function run just before each operator, with the operator's name (the threads build sets
+/// tract's threading gate per kind of operator with it: src/wasm/mod.rs).
+pub type BeforeOp = fn(&str);
+static BEFORE_OP: OnceLock<BeforeOp> = OnceLock::new();
+
+/// Installs the hook for every network run from now on; once per process (a second is ignored).
+pub fn set_before_op(hook: BeforeOp) {
+    let _ = BEFORE_OP.set(hook);
+}
+
+/// Runs the hook, if any, for the operator about to run.
+pub(crate) fn before_op(op: &str) {
+    if let Some(hook) = BEFORE_OP.get() {
+        hook(op)
+    }
 }
 
 /// The tract release pinned in Cargo.toml (named in converted bundles' `source`).
@@ -97,9 +116,13 @@ impl Network {
     pub fn run(&self, input: &[f32]) -> Result<Vec<f32>> {
         let tensor = Tensor::from_shape(&self.input_shape, input)
             .map_err(|e| Error::Inference(format!("bad input tensor: {}", describe(e))))?;
-        let outputs = self
-            .plan
-            .run(tvec!(tensor.into_tvalue()))
+        let outputs = SimpleState::new(&self.plan)
+            .and_then(|mut state| {
+                state.run_plan_with_eval(tvec!(tensor.into_tvalue()), |ctx, op_state, node, inputs| {
+                    before_op(&node.op().name());
+                    eval(ctx, op_state, node, inputs)
+                })
+            })
             .map_err(|e| Error::Inference(describe(e)))?;
         let view = outputs[0]
             .to_plain_array_view::<f32>()

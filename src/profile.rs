@@ -43,6 +43,7 @@ pub fn profile(network: &Network, input: &[f32], runs: usize, clock: &dyn Clock)
         let start = clock.now_ms();
         state
             .run_plan_with_eval(tvec!(tensor.clone().into_tvalue()), |ctx, op_state, node, inputs| {
+                crate::network::before_op(&node.op().name());
                 let t = clock.now_ms();
                 let outputs = eval(ctx, op_state, node, inputs);
                 if run > 0 {

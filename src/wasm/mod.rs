@@ -19,26 +19,47 @@ mod fault_injection;
 pub use wasm_bindgen_rayon::init_thread_pool;
 
 #[cfg(feature = "threads")]
+mod threading {
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    use tract_linalg::multithread::set_threading_element_threshold;
+
+    /// Below how many output elements tract's depthwise convolutions, and its other
+    /// element-wise, pooling and padding ops, stay on one thread. A depthwise convolution does
+    /// 9 to 49 multiply-adds per element, the others one or a few, so waking the pool's Web
+    /// Workers pays off at very different sizes (`make bench-threading`, 2 cores, Chromium,
+    /// medians of 3 rounds: PNASNet 0.90-0.92 s per image with depthwise from 128k elements and
+    /// 0.90-0.92 s from 32k, against 0.94-0.97 s at 512k; EfficientNet-Lite0 within noise at all
+    /// three; every op from 32k, EfficientNet-Lite0 was 27-31 ms against 23.5-27 in an earlier
+    /// sweep). tract has one gate for all of them, so it is set before each operator runs.
+    pub static DEPTHWISE_ELEMENTS: AtomicUsize = AtomicUsize::new(131_072);
+    pub static OTHER_ELEMENTS: AtomicUsize = AtomicUsize::new(524_288);
+
+    pub fn before_op(op: &str) {
+        let gate = if op == "DepthWiseConv" { &DEPTHWISE_ELEMENTS } else { &OTHER_ELEMENTS };
+        set_threading_element_threshold(gate.load(Relaxed));
+    }
+}
+
+#[cfg(feature = "threads")]
 #[wasm_bindgen(js_name = useThreadPool)]
 pub fn use_thread_pool() -> usize {
-    use tract_linalg::multithread::{set_default_executor, set_threading_element_threshold, Executor};
+    use tract_linalg::multithread::{set_default_executor, Executor};
     set_default_executor(Executor::RayonGlobal);
-    // Element-wise, depthwise and pooling ops split across the pool from 32k elements by default;
-    // below about 512k, waking the pool's Web Workers costs more than it saves (`make
-    // bench-threading`, 2 cores, Chromium: EfficientNet-Lite0 23.5-27.3 ms per image against
-    // 27-31 at 32k; PNASNet from unchanged to 4% slower, and worse when element ops never
-    // split). Matrix products keep tract's own gate.
-    set_threading_element_threshold(524_288);
+    // Matrix products keep tract's own gate; the element gates are set per operator.
+    crate::network::set_before_op(threading::before_op);
     rayon::current_num_threads()
 }
 
 /// Threads build, for `make bench-threading`: tract's gates for splitting work across the pool,
-/// in matrix-product panels and in elements (`useThreadPool` sets the ones this product ships).
+/// in matrix-product panels, in elements of depthwise convolutions and of other ops
+/// (`useThreadPool` sets the ones this product ships).
 #[cfg(feature = "threads")]
 #[wasm_bindgen(js_name = setThreadingThresholds)]
-pub fn set_threading_thresholds(panels: usize, elements: usize) {
+pub fn set_threading_thresholds(panels: usize, depthwise_elements: usize, other_elements: usize) {
+    use std::sync::atomic::Ordering::Relaxed;
     tract_linalg::multithread::set_threading_panel_threshold(panels);
-    tract_linalg::multithread::set_threading_element_threshold(elements);
+    threading::DEPTHWISE_ELEMENTS.store(depthwise_elements, Relaxed);
+    threading::OTHER_ELEMENTS.store(other_elements, Relaxed);
 }
 
 /// For `make bench-kernels`: whether networks optimised from now on run their f32 matrix

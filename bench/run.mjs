@@ -3,6 +3,11 @@
 // all rounds are reported. Writes bench/results.json and bench/results.md.
 //
 //   node bench/run.mjs [--rounds 3] [--runs 10] [--models efficientnet-lite0,pnasnet5large-random-int8,...]
+//                      [--link-mbps 200] [--link-models efficientnet-lite0,pnasnet5large-random]
+//
+// Loads are also timed over an emulated link (Chromium's network emulation: --link-mbps each way,
+// 20 ms latency; 0 skips it), one thread, where downloading takes longer than starting an engine:
+// on loopback the two compete for the same two cores instead.
 //
 // A weight variant (<model>-f16, <model>-int8) is benchmarked like any bundle: both engines get
 // the same (small) ONNX file and expand its weights while loading. An NNEF bundle (<model>-nnef,
@@ -23,8 +28,11 @@ const { values } = parseArgs({
       default: 'efficientnet-lite0,efficientnet-lite0-nnef,efficientnet-lite0-f16,efficientnet-lite0-int8,'
         + 'pnasnet5large-random,pnasnet5large-random-nnef,pnasnet5large-random-int8',
     },
+    'link-mbps': { type: 'string', default: '200' },
+    'link-models': { type: 'string', default: 'efficientnet-lite0,pnasnet5large-random' },
   },
 });
+const LINK_MBPS = Number(values['link-mbps']);
 const ROUNDS = Number(values.rounds);
 const RUNS = Number(values.runs);
 const THREADS = [...new Set([1, os.availableParallelism()])];
@@ -53,9 +61,20 @@ const browser = await launch();
 
 // A fresh page per round: onnxruntime-web starts its runtime (and fixes its thread count) once
 // per page, ours starts a worker per load; on a fresh page both loads include starting up.
-async function benchPage() {
+async function benchPage(linkMbps = 0) {
   const page = await browser.newPage();
   page.on('pageerror', (e) => console.error('pageerror', e.message));
+  if (linkMbps) {
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+    const bytesPerSecond = (linkMbps * 1e6) / 8;
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 20,
+      downloadThroughput: bytesPerSecond,
+      uploadThroughput: bytesPerSecond,
+    });
+  }
   await page.goto(`${server.url}bench/bench.html`);
   await page.waitForFunction(() => window.benchReady);
   return page;
@@ -121,12 +140,41 @@ for (const model of values.models.split(',')) {
   }
 }
 
+// Load over the emulated link: the same two engines, one thread, alternating, a fresh page each.
+const linkResults = [];
+for (const model of LINK_MBPS ? values['link-models'].split(',') : []) {
+  const crop = cropFor(model);
+  if (![networkFile(model), crop && path.join(ROOT, crop)].every((f) => f && existsSync(f))) continue;
+  const loads = { ours: [], ort: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    const page = await benchPage(LINK_MBPS);
+    for (const engine of r % 2 ? ['ort', 'ours'] : ['ours', 'ort']) {
+      const args = { bundle: engine === 'ours' ? `/models/${model}` : ortBundleFor(model), crop: `/${crop}`, runs: 0, threads: 1 };
+      loads[engine].push((await page.evaluate(({ engine, args }) => window.bench[engine](args), { engine, args })).loadMs);
+    }
+    await page.close();
+    console.error(`${model} over ${LINK_MBPS} Mbit/s round ${r + 1}/${ROUNDS} done`);
+  }
+  const entry = {
+    model,
+    link_mbps: LINK_MBPS,
+    ours_load_ms: round1(median(loads.ours)),
+    ort_load_ms: round1(median(loads.ort)),
+    load_ratio: Math.round((median(loads.ort) / median(loads.ours)) * 100) / 100,
+  };
+  linkResults.push(entry);
+  console.error(JSON.stringify(entry));
+}
+
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const env = { cpu, cores: os.availableParallelism(), browser: `Chromium ${browser.version()}`, date: new Date().toISOString() };
 await browser.close();
 server.close();
 
-writeFileSync(path.join(ROOT, 'bench/results.json'), `${JSON.stringify({ environment: env, results }, null, 1)}\n`);
+writeFileSync(
+  path.join(ROOT, 'bench/results.json'),
+  `${JSON.stringify({ environment: env, results, link_results: linkResults }, null, 1)}\n`,
+);
 const rows = results.map(
   (r) =>
     `| ${r.model} | ${r.network_mb} | ${r.threads} (ours: ${r.ours_threads_used}) | ${r.ours_ms} / ${r.ours_p90_ms} | ${r.ort_ms} / ${r.ort_p90_ms} | **${r.ratio}** | ${r.ours_load_ms} | ${r.ort_load_ms} | **${r.load_ratio}** | ${r.ours_prepare_ms} / ${r.ort_prepare_ms} | **${r.prepare_ratio}** | ${r.ours_first_ms} / ${r.ort_first_ms} | ${r.ours_peak_mb} |`,
@@ -140,6 +188,16 @@ const table = [
   '| model | network MB | threads | ours ms (median / p90) | onnxruntime-web ms (median / p90) | speed ratio | ours load ms | ort load ms | load ratio | prepare ms (ours / ort) | prepare ratio | first result ms (ours / ort) | ours peak MB |',
   '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ...rows,
+  ...(linkResults.length
+    ? [
+        '',
+        `Load over an emulated ${LINK_MBPS} Mbit/s link (20 ms latency), one thread, request to ready to run, medians of ${ROUNDS} rounds:`,
+        '',
+        '| model | ours load ms | ort load ms | load ratio |',
+        '|---|---|---|---|',
+        ...linkResults.map((r) => `| ${r.model} | ${r.ours_load_ms} | ${r.ort_load_ms} | **${r.load_ratio}** |`),
+      ]
+    : []),
 ].join('\n');
 writeFileSync(path.join(ROOT, 'bench/results.md'), `${table}\n`);
 console.log(table);

@@ -11,6 +11,7 @@ import { fetchBundle } from './fetch-bundle.js';
 import { StreamHasher } from './stream-hasher.js';
 
 // The engine (one of the wasm builds) is chosen and started by the first load request.
+let engineStart = null; // promise of the engine, from the first load
 let engine = null; // {module, exports, threads, build}
 let classifier = null;
 let hasher; // StreamHasher, made by the first download (null where workers cannot start workers)
@@ -90,15 +91,19 @@ const wasmMemoryBytes = () => engine.exports.memory.buffer.byteLength;
 
 const HANDLERS = {
   async load({ url, threads = 1, relaxedSimd = true }, id) {
-    engine ??= await startEngine(threads, relaxedSimd);
-    const { Classifier, NetworkBuffer } = engine.module;
+    // On the first load the engine starts while the bundle downloads (a start that failed is
+    // tried again by the next load).
+    const starting = (engineStart ??= startEngine(threads, relaxedSimd));
+    starting.catch(() => (engineStart = null));
     const t0 = performance.now();
-    let fetched = await download(NetworkBuffer, url, id, false);
+    let fetched = await download(starting, url, id, false);
+    engine = await starting;
+    const { Classifier } = engine.module;
     if (fetched.network.sha256 !== fetched.manifest.network?.sha256) {
       // A cached copy (HTTP cache, offline cache) can be stale or damaged: fetch once more from
       // the server. A second mismatch is reported by the Classifier below, with both digests.
       fetched.network.free();
-      fetched = await download(NetworkBuffer, url, id, true);
+      fetched = await download(starting, url, id, true);
     }
     const { manifestText, labelsText, network } = fetched;
     const bytes = network.length; // read now: the Classifier consumes the buffer
@@ -150,20 +155,33 @@ const HANDLERS = {
 
 // The bundle, its network streamed into a wasm-side buffer; a failed download frees its bytes.
 // The buffer only copies; the hashing worker computes the sha256 meanwhile on another core.
-async function download(NetworkBuffer, url, id, reload) {
+// Streams the network into a NetworkBuffer in wasm memory, hashing it on the way. `starting`
+// resolves to the engine: chunks that arrive before it has started wait here, in JS memory, and
+// are copied in (and let go) as soon as it has.
+async function download(starting, url, id, reload) {
   let buffer = null;
+  let waiting = [];
+  let ready = null;
   hasher ??= startHasher();
   hasher?.start();
+  const copyIn = (chunk) => {
+    buffer.push(chunk);
+    hasher?.push(chunk);
+  };
+  const makeSink = (expectedBytes) => {
+    ready = starting.then(({ module: { NetworkBuffer } }) => {
+      buffer = hasher ? NetworkBuffer.unhashed(expectedBytes) : new NetworkBuffer(expectedBytes);
+      waiting.forEach(copyIn);
+      waiting = null;
+    });
+    ready.catch(() => {}); // awaited once the download ends; not an unhandled rejection before
+    return { push: (chunk) => (waiting ? waiting.push(chunk) : copyIn(chunk)) };
+  };
   try {
-    const fetched = await fetchBundle(
-      url,
-      (expectedBytes) => {
-        buffer = hasher ? NetworkBuffer.unhashed(expectedBytes) : new NetworkBuffer(expectedBytes);
-        return { push: (chunk) => (buffer.push(chunk), hasher?.push(chunk)) };
-      },
-      (loaded, total) => self.postMessage({ id, progress: { loaded, total } }),
-      { reload },
-    );
+    const fetched = await fetchBundle(url, makeSink, (loaded, total) =>
+      self.postMessage({ id, progress: { loaded, total } }),
+    { reload });
+    await ready;
     if (hasher) {
       const sha256 = await hasher.digest();
       if (sha256) buffer.setSha256(sha256);
@@ -171,6 +189,7 @@ async function download(NetworkBuffer, url, id, reload) {
     }
     return { ...fetched, network: buffer };
   } catch (err) {
+    await ready?.catch(() => {}); // a buffer made after the failure is freed too
     buffer?.free();
     throw err;
   }

@@ -232,7 +232,7 @@ profile: model pnasnet
 profile-browser: build pnasnet browser-tools
 	node bench/profile.mjs --models $(notdir $(MODEL_DIR)),$(notdir $(PNASNET_DIR))-nnef
 
-# tract-wasm-kernels' matrix-product kernel against tract's own, per image (not a test).
+# tract-wasm-kernels' kernels against tract's own, per image (not a test).
 bench-kernels: build pnasnet browser-tools
 	node bench/kernels.mjs --builds relaxed,threads,
 

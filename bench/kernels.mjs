@@ -1,6 +1,7 @@
-// `make bench-kernels`: per-image time with tract-wasm-kernels' matrix-product kernel against
-// tract's own wasm kernels, same build, same page, alternating round by round (the machines are
-// noisy); prints the median of each round and how far the two outputs are apart. Not a test.
+// `make bench-kernels`: per-image time with tract-wasm-kernels' kernels (matrix product and
+// depthwise rows) against tract's own wasm kernels, same build, same page, alternating round by
+// round (the machines are noisy); prints the median of each round and how far the two outputs
+// are apart. Not a test.
 //
 //   node bench/kernels.mjs [--models efficientnet-lite0,pnasnet5large-random-nnef]
 //                          [--builds relaxed,threads,''] [--rounds 3]

@@ -1,4 +1,6 @@
-//! A faster f32 matrix-product kernel for tract-linalg's wasm SIMD tree, plugged in from outside.
+//! Faster kernels for tract-linalg's wasm SIMD tree, plugged in from outside: an f32 matrix
+//! product (`wasm_f32_3x12`, below) and the depthwise-convolution row kernel
+//! (`wasm_depthwise_w_f32`, see `depthwise.rs`: stride 2 vectorised, no scalar row tails).
 //!
 //! tract-linalg 0.23.9 runs every f32 matrix product in wasm on its 8x8 tile (`wasm_f32_8x8`):
 //! 16 v128 accumulators, two B vectors and the broadcast A values live in the inner loop. V8
@@ -8,20 +10,27 @@
 //! networks: EfficientNet-Lite0 about 30 ms per image against 36, PNASNet-5 large 1.51 s against
 //! 1.8-2.0 s; tiles of 4x8, 5x8, 6x8, 2x16, 3x16, 4x12 and 4x16 measured no better (README).
 //!
-//! Nothing here patches tract: tract-linalg collects its matrix-product kernels (`MmmRoutine`)
-//! and its dispatch tiers (`MmmTier`) with `inventory`, so this crate submits one kernel and
-//! one tier above tract's own wasm tier. `set_enabled(true)` must be called before a network is
-//! optimised: it switches the tier on, and referencing it keeps the linker from dropping this
-//! crate's registrations. Upstream, the kernel would sit in `tract-linalg/src/wasm/` beside
+//! Nothing here patches tract: tract-linalg collects its matrix-product kernels (`MmmRoutine`),
+//! their dispatch tiers (`MmmTier`) and its other kernels (`Routine`) with `inventory`, so this
+//! crate submits one matrix-product kernel with a tier above tract's own wasm tier, and one
+//! depthwise routine ranked above tract's. `set_enabled(true)` must be called before a network is
+//! optimised: it switches both on (the depthwise routine otherwise hands every row to tract's),
+//! and referencing it keeps the linker from dropping this crate's registrations. Upstream, the kernel would sit in `tract-linalg/src/wasm/` beside
 //! `mmm_f32_gemm.rs` and the tier's rule would replace the 8x8 one.
 //!
 //! Only compiled for wasm32 with `simd128`; on other targets the crate is empty.
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod depthwise;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod madd;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod mmm_f32;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod tier;
 
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub use depthwise::{depthwise_w_f32, ROUTINE_NAME as DEPTHWISE_ROUTINE_NAME};
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub use mmm_f32::{kernel_3x12, KERNEL_NAME, MR, NR};
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]

@@ -11,6 +11,8 @@ use tract_linalg::mmm::{DynKernel, FusedKerSpec, OutputStoreKer};
 use tract_linalg::mmm_routines::MmmRoutine;
 use tract_linalg::pack::Packing;
 
+use crate::madd::madd;
+
 /// Rows of the tile (A packed `MR` wide).
 pub const MR: usize = 3;
 /// Columns of the tile (B packed `NR` wide): three v128 vectors.
@@ -19,19 +21,6 @@ const NV: usize = NR / 4;
 pub const KERNEL_NAME: &str = "wasm_f32_3x12";
 
 type Tile = [[v128; NV]; MR];
-
-/// `acc + a * b`: one fused multiply-add when the build has relaxed SIMD.
-#[inline(always)]
-fn madd(acc: v128, a: v128, b: v128) -> v128 {
-    #[cfg(target_feature = "relaxed-simd")]
-    {
-        f32x4_relaxed_madd(a, b, acc)
-    }
-    #[cfg(not(target_feature = "relaxed-simd"))]
-    {
-        f32x4_add(acc, f32x4_mul(a, b))
-    }
-}
 
 /// `acc = op(operand, acc)` for every accumulator.
 #[inline(always)]

@@ -12,12 +12,17 @@ use crate::mmm_f32::KERNEL_NAME;
 static ENABLED: AtomicBool = AtomicBool::new(false);
 
 /// Whether tract's f32 matrix products (not its matrix-vector products) go to `wasm_f32_3x12`
-/// from now on (when off, tract's own wasm tier chooses as before). Plans already optimised keep
-/// the kernels they were given.
+/// from now on (when off, tract's own wasm tier chooses as before; plans already optimised keep
+/// the kernels they were given), and whether depthwise rows run on `wasm_depthwise_w_f32` (read
+/// as each row runs).
 pub fn set_enabled(on: bool) {
     // wasm-ld links an object file of this crate only if something refers to it, and with it go
     // the inventory registrations it holds: name them here, from the one function callers need.
-    std::hint::black_box((crate::mmm_f32::make as *const (), preferred as *const ()));
+    std::hint::black_box((
+        crate::mmm_f32::make as *const (),
+        preferred as *const (),
+        crate::depthwise::depthwise_w_f32 as *const (),
+    ));
     ENABLED.store(on, Ordering::Relaxed);
 }
 

@@ -1,4 +1,4 @@
-//! The kernel against a scalar reference, op by op, and tract's matrix products on it against
+//! `wasm_f32_3x12` against a scalar reference, op by op, and tract's matrix products on it against
 //! a naive product. Runs in Node (wasm32, simd128, and relaxed SIMD in a second build):
 //! `make kernel-test`.
 #![cfg(all(target_arch = "wasm32", target_feature = "simd128"))]

@@ -8,6 +8,7 @@
 
 import { parseArgs } from 'node:util';
 import { startServer, launch } from '../tests/browser/harness.mjs';
+import { inWorker } from './in-worker.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -22,20 +23,9 @@ const browser = await launch();
 try {
   for (const model of values.models.split(',')) {
     for (const build of values.builds.split(',')) {
-      const page = await browser.newPage();
-      await page.goto(`${server.url}bench/bench.html`);
       const runs = model.startsWith('pnasnet') ? 3 : 15;
-      const result = await page.evaluate(
-        (args) =>
-          new Promise((resolve) => {
-            const worker = new Worker('/bench/kernels-worker.js', { type: 'module' });
-            worker.onmessage = (e) => resolve(e.data);
-            worker.onerror = (e) => resolve({ error: e.message });
-            worker.postMessage(args);
-          }),
-        { model, build, rounds: Number(values.rounds), runs },
-      );
-      if (result.error) throw new Error(`${model} (${build}): ${result.error}`);
+      const args = { model, build, rounds: Number(values.rounds), runs };
+      const result = await inWorker(browser, server, '/bench/kernels-worker.js', args);
       console.log(
         `${model}, ${build || 'simd'} build: median ms per round of ${runs} runs ` +
           `(outputs differ by at most ${result.maxDiff.toExponential(1)}, largest logit ${result.maxLogit.toFixed(1)})`,
@@ -44,7 +34,6 @@ try {
       for (const [name, medians] of Object.entries(result.medians)) {
         console.log(`| ${name} | ${medians.map((m) => m.toFixed(1)).join(' | ')} |`);
       }
-      await page.close();
     }
   }
 } finally {

@@ -7,6 +7,7 @@
 
 import { parseArgs } from 'node:util';
 import { startServer, launch } from '../tests/browser/harness.mjs';
+import { inWorker } from './in-worker.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -20,27 +21,14 @@ const server = await startServer();
 const browser = await launch();
 try {
   for (const model of values.models.split(',')) {
-    const page = await browser.newPage();
-    await page.goto(`${server.url}bench/bench.html`);
-    const runs = Number(values.runs);
-    const profile = await page.evaluate(
-      (args) =>
-        new Promise((resolve) => {
-          const worker = new Worker('/bench/profile-worker.js', { type: 'module' });
-          worker.onmessage = (e) => resolve(e.data);
-          worker.onerror = (e) => resolve({ error: e.message });
-          worker.postMessage(args);
-        }),
-      { model, build: values.build, runs },
-    );
-    if (profile.error) throw new Error(`${model}: ${profile.error}`);
+    const args = { model, build: values.build, runs: Number(values.runs) };
+    const profile = await inWorker(browser, server, '/bench/profile-worker.js', args);
     const sum = profile.ops.reduce((s, o) => s + o.ms_per_run, 0);
     console.log(`${model} (${values.build || 'simd'} build): median ${profile.median_run_ms.toFixed(1)} ms per run over ${profile.runs} runs`);
     console.log('| operator | ms per run | share | nodes |\n|---|---|---|---|');
     for (const o of profile.ops) {
       console.log(`| ${o.op} | ${o.ms_per_run.toFixed(2)} | ${((o.ms_per_run / sum) * 100).toFixed(1)}% | ${o.nodes} |`);
     }
-    await page.close();
   }
 } finally {
   await browser.close();

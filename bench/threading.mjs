@@ -9,6 +9,7 @@
 
 import { parseArgs } from 'node:util';
 import { startServer, launch } from '../tests/browser/harness.mjs';
+import { inWorker } from './in-worker.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -27,26 +28,14 @@ const server = await startServer();
 const browser = await launch();
 try {
   for (const model of values.models.split(',')) {
-    const page = await browser.newPage();
-    await page.goto(`${server.url}bench/bench.html`);
     const runs = model.startsWith('pnasnet') ? 3 : 15;
-    const result = await page.evaluate(
-      (args) =>
-        new Promise((resolve) => {
-          const worker = new Worker('/bench/threading-worker.js', { type: 'module' });
-          worker.onmessage = (e) => resolve(e.data);
-          worker.onerror = (e) => resolve({ error: e.message });
-          worker.postMessage(args);
-        }),
-      { model, settings, rounds: Number(values.rounds), runs },
-    );
-    if (result.error) throw new Error(`${model}: ${result.error}`);
+    const args = { model, settings, rounds: Number(values.rounds), runs };
+    const result = await inWorker(browser, server, '/bench/threading-worker.js', args);
     console.log(`${model}, ${result.threads} threads, median ms per round of ${runs} runs:`);
     console.log('| panels / depthwise elements / other elements | ' + [...Array(Number(values.rounds)).keys()].map((r) => `round ${r + 1}`).join(' | ') + ' |');
     for (const [setting, medians] of Object.entries(result.medians)) {
       console.log(`| ${setting} | ${medians.map((m) => m.toFixed(1)).join(' | ')} |`);
     }
-    await page.close();
   }
 } finally {
   await browser.close();

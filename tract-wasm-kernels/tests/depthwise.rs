@@ -9,16 +9,8 @@ use tract_linalg::routines::{best_for, Func};
 use tract_wasm_kernels::{depthwise_w_f32, set_enabled, DEPTHWISE_ROUTINE_NAME};
 use wasm_bindgen_test::wasm_bindgen_test;
 
-/// Deterministic values in [-2, 2).
-fn values(n: usize, seed: u32) -> Vec<f32> {
-    let mut state = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-    (0..n)
-        .map(|_| {
-            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            ((state >> 8) as f32 / (1 << 24) as f32) * 4.0 - 2.0
-        })
-        .collect()
-}
+mod common;
+use common::values;
 
 #[wasm_bindgen_test]
 fn rows_match_a_scalar_reference_and_write_nothing_past_their_end() {

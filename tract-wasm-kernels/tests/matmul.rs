@@ -10,16 +10,8 @@ use tract_linalg::mmm::{FusedKerSpec, OutputStoreKer, RoundingPolicy};
 use tract_wasm_kernels::{kernel_3x12, set_enabled, KERNEL_NAME, MR, NR};
 use wasm_bindgen_test::wasm_bindgen_test;
 
-/// Deterministic values in [-2, 2), none of them zero.
-fn values(n: usize, seed: u32) -> Vec<f32> {
-    let mut state = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-    (0..n)
-        .map(|_| {
-            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            ((state >> 8) as f32 / (1 << 24) as f32) * 4.0 - 2.0 + 1e-3
-        })
-        .collect()
-}
+mod common;
+use common::values;
 
 /// A 16-byte aligned copy (tract's packed panels are; the kernel loads whole vectors).
 fn aligned(v: &[f32]) -> Vec<[f32; 4]> {

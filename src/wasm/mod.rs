@@ -62,8 +62,9 @@ pub fn set_threading_thresholds(panels: usize, depthwise_elements: usize, other_
     threading::OTHER_ELEMENTS.store(other_elements, Relaxed);
 }
 
-/// For `make bench-kernels`: whether networks optimised from now on run their f32 matrix
-/// products on tract-wasm-kernels' `wasm_f32_3x12` (the default) or on tract's own wasm tiles.
+/// For `make bench-kernels`: whether tract-wasm-kernels' kernels run (the default) or tract's
+/// own: the matrix-product kernel is chosen when a network is optimised, the depthwise row
+/// kernel as each row runs.
 #[wasm_bindgen(js_name = useWasmKernels)]
 pub fn use_wasm_kernels(on: bool) {
     tract_wasm_kernels::set_enabled(on);

@@ -20,7 +20,8 @@ async function getText(url, reload) {
 
 // Stream the body into `sink.push(chunk)`, reporting (loaded, total) as bytes arrive.
 // `makeSink(expectedBytes)` is called once the size is known; returns the sink. The sink may
-// take the chunk (transfer its buffer), so nothing reads it after the push.
+// take the chunk (transfer its buffer), so nothing reads it after the push; it may return a
+// promise, and reading waits for it (back-pressure).
 async function streamBytes(url, reload, expectedBytes, makeSink, onProgress) {
   const response = await get(url, reload);
   const total = Number(response.headers.get('Content-Length')) || expectedBytes || 0;
@@ -38,8 +39,9 @@ async function streamBytes(url, reload, expectedBytes, makeSink, onProgress) {
     const { done, value } = await reader.read();
     if (done) break;
     loaded += value.length;
-    sink.push(value);
+    const full = sink.push(value);
     onProgress?.(loaded, Math.max(total, loaded));
+    if (full) await full;
   }
   return sink;
 }

@@ -156,11 +156,13 @@ const HANDLERS = {
 // The bundle, its network streamed into a wasm-side buffer; a failed download frees its bytes.
 // The buffer only copies; the hashing worker computes the sha256 meanwhile on another core.
 // Streams the network into a NetworkBuffer in wasm memory, hashing it on the way. `starting`
-// resolves to the engine: chunks that arrive before it has started wait here, in JS memory, and
-// are copied in (and let go) as soon as it has.
+// resolves to the engine: chunks that arrive before it has started wait here, in JS memory (at
+// most WAITING_BYTES, then the download pauses), and are copied in as soon as it has.
+const WAITING_BYTES = 64 << 20;
 async function download(starting, url, id, reload) {
   let buffer = null;
   let waiting = [];
+  let waitingBytes = 0;
   let ready = null;
   hasher ??= startHasher();
   hasher?.start();
@@ -175,7 +177,14 @@ async function download(starting, url, id, reload) {
       waiting = null;
     });
     ready.catch(() => {}); // awaited once the download ends; not an unhandled rejection before
-    return { push: (chunk) => (waiting ? waiting.push(chunk) : copyIn(chunk)) };
+    return {
+      push(chunk) {
+        if (!waiting) return copyIn(chunk);
+        waiting.push(chunk);
+        waitingBytes += chunk.length;
+        return waitingBytes > WAITING_BYTES ? ready : undefined;
+      },
+    };
   };
   try {
     const fetched = await fetchBundle(url, makeSink, (loaded, total) =>

@@ -22,7 +22,7 @@ pub struct Network {
     outputs: usize,
 }
 
-fn describe(e: impl std::fmt::Display) -> String {
+pub(crate) fn describe(e: impl std::fmt::Display) -> String {
     // tract's errors are chains ("outer: cause"); the alternate form shows the whole chain.
     format!("{e:#}")
 }
@@ -37,10 +37,11 @@ pub fn set_before_op(hook: BeforeOp) {
     let _ = BEFORE_OP.set(hook);
 }
 
-/// Runs the hook, if any, for the operator about to run.
-pub(crate) fn before_op(op: &str) {
+/// Runs the hook, if any, for the node about to run (its name is only made for a hook: some
+/// operators format theirs).
+pub(crate) fn before_op(node: &TypedNode) {
     if let Some(hook) = BEFORE_OP.get() {
-        hook(op)
+        hook(&node.op().name())
     }
 }
 
@@ -119,7 +120,7 @@ impl Network {
         let outputs = SimpleState::new(&self.plan)
             .and_then(|mut state| {
                 state.run_plan_with_eval(tvec!(tensor.into_tvalue()), |ctx, op_state, node, inputs| {
-                    before_op(&node.op().name());
+                    before_op(node);
                     eval(ctx, op_state, node, inputs)
                 })
             })

@@ -11,7 +11,7 @@ use tract_onnx::tract_core::plan::{eval, SimpleState};
 
 use crate::classifier::Clock;
 use crate::error::{Error, Result};
-use crate::network::Network;
+use crate::network::{before_op, describe, Network};
 
 /// Time spent in one operator type, per run.
 #[derive(Debug, Clone, Serialize)]
@@ -34,7 +34,7 @@ pub struct Profile {
 /// Runs the network once to warm up, then `runs` times with every operator timed.
 pub fn profile(network: &Network, input: &[f32], runs: usize, clock: &dyn Clock) -> Result<Profile> {
     let runs = runs.max(1);
-    let fail = |e: TractError| Error::Inference(format!("{e:#}"));
+    let fail = |e: TractError| Error::Inference(describe(e));
     let tensor = Tensor::from_shape(&network.input_shape(), input).map_err(fail)?;
     let mut state = SimpleState::new(network.plan()).map_err(fail)?;
     let mut per_op: HashMap<String, (f64, usize)> = HashMap::new();
@@ -43,7 +43,7 @@ pub fn profile(network: &Network, input: &[f32], runs: usize, clock: &dyn Clock)
         let start = clock.now_ms();
         state
             .run_plan_with_eval(tvec!(tensor.clone().into_tvalue()), |ctx, op_state, node, inputs| {
-                crate::network::before_op(&node.op().name());
+                before_op(node);
                 let t = clock.now_ms();
                 let outputs = eval(ctx, op_state, node, inputs);
                 if run > 0 {

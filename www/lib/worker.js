@@ -153,11 +153,10 @@ const HANDLERS = {
   },
 };
 
-// The bundle, its network streamed into a wasm-side buffer; a failed download frees its bytes.
-// The buffer only copies; the hashing worker computes the sha256 meanwhile on another core.
-// Streams the network into a NetworkBuffer in wasm memory, hashing it on the way. `starting`
-// resolves to the engine: chunks that arrive before it has started wait here, in JS memory (at
-// most WAITING_BYTES, then the download pauses), and are copied in as soon as it has.
+// The bundle, its network streamed into a NetworkBuffer in wasm memory; a failed download frees
+// its bytes. The buffer only copies; the hashing worker computes the sha256 meanwhile on another
+// core. `starting` resolves to the engine: chunks that arrive before it has started wait here, in
+// JS memory (at most WAITING_BYTES, then the download pauses), and are copied in as soon as it has.
 const WAITING_BYTES = 64 << 20;
 async function download(starting, url, id, reload) {
   let buffer = null;

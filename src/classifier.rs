@@ -47,7 +47,7 @@ impl Classifier {
     }
 
     /// Time per operator type over `runs` runs on a photo (see `profile`).
-    pub fn profile(&self, rgba: &[u8], width: u32, height: u32, runs: usize, clock: &dyn Clock) -> Result<Profile> {
+    pub fn profile(&self, rgba: &[u8], width: u32, height: u32, runs: usize, clock: &(dyn Clock + Sync)) -> Result<Profile> {
         let input = preprocess(rgba, width, height, &self.bundle.manifest.input)?;
         profile(&self.network, &input, runs, clock)
     }

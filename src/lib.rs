@@ -15,6 +15,8 @@ pub mod error;
 pub mod manifest;
 #[cfg(feature = "engine")]
 pub mod network;
+#[cfg(feature = "engine")]
+pub mod ops;
 pub mod network_bytes;
 pub mod preprocess;
 #[cfg(feature = "engine")]

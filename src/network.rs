@@ -13,6 +13,7 @@ use tract_onnx::tract_hir::infer::Factoid;
 
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, NetworkFormat};
+use crate::ops::use_own_ops;
 use crate::preprocess::input_shape;
 use crate::stored_weights::expand_stored_weights;
 
@@ -27,22 +28,42 @@ pub(crate) fn describe(e: impl std::fmt::Display) -> String {
     format!("{e:#}")
 }
 
-/// A function run just before each operator, with the operator's name (the threads build sets
-/// tract's threading gate per kind of operator with it: src/wasm/mod.rs).
-pub type BeforeOp = fn(&str);
-static BEFORE_OP: OnceLock<BeforeOp> = OnceLock::new();
+/// What a build changes about how the network runs (the threads build: src/wasm/mod.rs).
+pub struct RunHooks {
+    /// Called just before each operator, with the operator's name (the threads build sets
+    /// tract's threading gate per kind of operator with it).
+    pub before_op: fn(&str),
+    /// Calls its argument, a whole network run, once, on the thread that should run it (the
+    /// threads build: one of the pool's threads, so that each operator's split keeps that thread
+    /// working instead of waking the pool and then the caller again).
+    pub run_on: fn(&mut (dyn FnMut() + Send)),
+}
+static HOOKS: OnceLock<RunHooks> = OnceLock::new();
 
-/// Installs the hook for every network run from now on; once per process (a second is ignored).
-pub fn set_before_op(hook: BeforeOp) {
-    let _ = BEFORE_OP.set(hook);
+/// Installs the hooks for every network run from now on; once per process (a second is ignored).
+pub fn set_run_hooks(hooks: RunHooks) {
+    let _ = HOOKS.set(hooks);
 }
 
 /// Runs the hook, if any, for the node about to run (its name is only made for a hook: some
 /// operators format theirs).
 pub(crate) fn before_op(node: &TypedNode) {
-    if let Some(hook) = BEFORE_OP.get() {
-        hook(&node.op().name())
+    if let Some(hooks) = HOOKS.get() {
+        (hooks.before_op)(&node.op().name())
     }
+}
+
+/// Runs `run` (network runs) where the hooks say, else here.
+pub(crate) fn run_on<R: Send>(run: impl FnOnce() -> R + Send) -> R {
+    let Some(hooks) = HOOKS.get() else { return run() };
+    let mut run = Some(run);
+    let mut result = None;
+    (hooks.run_on)(&mut || {
+        if let Some(run) = run.take() {
+            result = Some(run());
+        }
+    });
+    result.expect("RunHooks::run_on did not call its argument")
 }
 
 /// The tract release pinned in Cargo.toml (named in converted bundles' `source`).
@@ -73,6 +94,7 @@ impl Network {
 
     /// Code generation (tract's kernels) for a decluttered graph, then the plan.
     fn optimised(mut typed: TypedModel, manifest: &Manifest) -> Result<Network> {
+        use_own_ops(&mut typed).map_err(cannot_optimise)?;
         typed.optimize().map_err(cannot_optimise)?;
         let outputs = typed
             .output_fact(0)
@@ -115,6 +137,10 @@ impl Network {
 
     /// Run on one preprocessed input (values in the manifest's layout); returns the raw outputs.
     pub fn run(&self, input: &[f32]) -> Result<Vec<f32>> {
+        run_on(|| self.run_here(input))
+    }
+
+    fn run_here(&self, input: &[f32]) -> Result<Vec<f32>> {
         let tensor = Tensor::from_shape(&self.input_shape, input)
             .map_err(|e| Error::Inference(format!("bad input tensor: {}", describe(e))))?;
         let outputs = SimpleState::new(&self.plan)

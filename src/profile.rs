@@ -11,7 +11,7 @@ use tract_onnx::tract_core::plan::{eval, SimpleState};
 
 use crate::classifier::Clock;
 use crate::error::{Error, Result};
-use crate::network::{before_op, describe, Network};
+use crate::network::{before_op, describe, run_on, Network};
 
 /// Time spent in one operator type, per run.
 #[derive(Debug, Clone, Serialize)]
@@ -32,7 +32,11 @@ pub struct Profile {
 }
 
 /// Runs the network once to warm up, then `runs` times with every operator timed.
-pub fn profile(network: &Network, input: &[f32], runs: usize, clock: &dyn Clock) -> Result<Profile> {
+pub fn profile(network: &Network, input: &[f32], runs: usize, clock: &(dyn Clock + Sync)) -> Result<Profile> {
+    run_on(|| profile_here(network, input, runs, clock))
+}
+
+fn profile_here(network: &Network, input: &[f32], runs: usize, clock: &(dyn Clock + Sync)) -> Result<Profile> {
     let runs = runs.max(1);
     let fail = |e: TractError| Error::Inference(describe(e));
     let tensor = Tensor::from_shape(&network.input_shape(), input).map_err(fail)?;

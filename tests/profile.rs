@@ -20,7 +20,7 @@ fn the_profile_accounts_for_every_operator_of_a_run() {
     let profile = classifier.profile(&rgba, width, height, 3, &Millis(std::time::Instant::now())).unwrap();
     assert_eq!(profile.runs, 3);
     let names: Vec<&str> = profile.ops.iter().map(|o| o.op.as_str()).collect();
-    for op in ["OptMatMul", "DepthWiseConv"] {
+    for op in ["OptMatMul", "PaddedDepthwise"] {
         assert!(names.contains(&op), "no {op} in {names:?}");
     }
     // Slowest first; the plan's 34 matrix products (the default bundle's convolutions and classifier).

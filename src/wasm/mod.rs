@@ -34,8 +34,15 @@ mod threading {
     pub static DEPTHWISE_ELEMENTS: AtomicUsize = AtomicUsize::new(131_072);
     pub static OTHER_ELEMENTS: AtomicUsize = AtomicUsize::new(524_288);
 
+    /// Network runs go to one of the pool's threads while the calling worker waits (rayon's
+    /// `scope` runs its body on the pool when called from outside it).
+    pub fn run_on_pool(run: &mut (dyn FnMut() + Send)) {
+        rayon::scope(|_| run())
+    }
+
     pub fn before_op(op: &str) {
-        let gate = if op == "DepthWiseConv" { &DEPTHWISE_ELEMENTS } else { &OTHER_ELEMENTS };
+        let depthwise = op == crate::ops::DEPTHWISE || op == "DepthWiseConv";
+        let gate = if depthwise { &DEPTHWISE_ELEMENTS } else { &OTHER_ELEMENTS };
         set_threading_element_threshold(gate.load(Relaxed));
     }
 }
@@ -46,7 +53,10 @@ pub fn use_thread_pool() -> usize {
     use tract_linalg::multithread::{set_default_executor, Executor};
     set_default_executor(Executor::RayonGlobal);
     // Matrix products keep tract's own gate; the element gates are set per operator.
-    crate::network::set_before_op(threading::before_op);
+    crate::network::set_run_hooks(crate::network::RunHooks {
+        before_op: threading::before_op,
+        run_on: threading::run_on_pool,
+    });
     rayon::current_num_threads()
 }
 
@@ -68,6 +78,13 @@ pub fn set_threading_thresholds(panels: usize, depthwise_elements: usize, other_
 #[wasm_bindgen(js_name = useWasmKernels)]
 pub fn use_wasm_kernels(on: bool) {
     tract_wasm_kernels::set_enabled(on);
+}
+
+/// For `make bench-kernels`: whether networks loaded from now on run their NCHW depthwise
+/// convolutions and pools with this crate's operators (src/ops/, the default) or tract's.
+#[wasm_bindgen(js_name = useOwnOps)]
+pub fn use_own_ops(on: bool) {
+    crate::ops::set_enabled(on);
 }
 
 #[wasm_bindgen(start)]

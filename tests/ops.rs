@@ -246,3 +246,36 @@ fn pads_of_other_values_stay_in_front_of_the_pool() {
         }
     }
 }
+
+/// A ReLU (tract's `max(x, 0)`) in front of a depthwise convolution, also read by a second
+/// output when `shared`.
+fn relu_model(shared: bool) -> TypedModel {
+    let c = case(6, [13, 13], [5, 5], [2, 2], PaddingSpec::SameUpper);
+    let mut m = TypedModel::default();
+    let x = m.add_source("x", f32::fact([6, 13, 13])).unwrap();
+    let zero = m.add_const("zero", Tensor::zero::<f32>(&[1, 1, 1]).unwrap()).unwrap();
+    let relu = m.wire_node("relu", tract_onnx::tract_core::ops::math::max(), &[x, zero]).unwrap();
+    let conv_model = model(&c);
+    // The convolution of `model(&c)`, fed by the ReLU.
+    let conv = conv_model.node(3);
+    let kernel = m.add_const("kernel", conv_model.outlet_fact(conv.inputs[1]).unwrap().konst.clone().unwrap()).unwrap();
+    let bias = m.add_const("bias", conv_model.outlet_fact(conv.inputs[2]).unwrap().konst.clone().unwrap()).unwrap();
+    let y = m.wire_node("dw", conv.op.clone(), &[relu[0], kernel, bias]).unwrap();
+    let outputs = if shared { vec![y[0], relu[0]] } else { vec![y[0]] };
+    m.select_output_outlets(&outputs).unwrap();
+    m
+}
+
+#[test]
+fn a_relu_in_front_of_a_depthwise_convolution_is_absorbed() {
+    for shared in [false, true] {
+        let reference = relu_model(shared);
+        let mut ours = reference.clone();
+        assert_eq!(use_own_ops(&mut ours).unwrap(), 1);
+        let dw = ours.nodes().iter().find(|n| n.op().name() == "PaddedDepthwise").unwrap();
+        assert!(dw.op().info().unwrap()[0].starts_with("ReLU"), "{:?}", dw.op().info());
+        // The ReLU stays only for the other reader.
+        assert_eq!(ours.nodes().iter().any(|n| n.op().name() == "Max"), shared);
+        compare(reference, ours);
+    }
+}

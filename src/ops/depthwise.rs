@@ -17,6 +17,7 @@
 use tract_linalg::multithread::par_chunks_mut;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
+use tract_onnx::tract_core::ops::binary::TypedBinOp;
 use tract_onnx::tract_core::ops::cnn::conv::{Conv, KernelFormat};
 
 use super::plane::{with_padded_plane, Geometry};
@@ -24,6 +25,9 @@ use super::plane::{with_padded_plane, Geometry};
 #[derive(Debug, Clone)]
 pub struct PaddedDepthwise {
     geometry: Geometry,
+    /// Whether the input goes through a ReLU first (the ReLU node in front, absorbed: PNASNet's
+    /// separable convolutions all start with one).
+    relu: bool,
     /// `[channels, kernel height * kernel width]`, row-major taps.
     weights: Arc<Tensor>,
     /// `[channels]`.
@@ -32,7 +36,7 @@ pub struct PaddedDepthwise {
 
 impl PartialEq for PaddedDepthwise {
     fn eq(&self, other: &Self) -> bool {
-        self.geometry == other.geometry && self.weights == other.weights && self.bias == other.bias
+        self.geometry == other.geometry && self.relu == other.relu && self.weights == other.weights && self.bias == other.bias
     }
 }
 
@@ -47,7 +51,7 @@ impl Op for PaddedDepthwise {
     }
 
     fn info(&self) -> TractResult<Vec<String>> {
-        Ok(vec![self.geometry.info()])
+        Ok(vec![format!("{}{}", if self.relu { "ReLU, then " } else { "" }, self.geometry.info())])
     }
 
     fn validation(&self) -> Validation {
@@ -84,7 +88,7 @@ impl EvalOp for PaddedDepthwise {
                 for (i, out) in planes.chunks_mut(g.output_plane()).enumerate() {
                     let plane = first + i;
                     let channel = plane % g.channels;
-                    padded.fill_from(input, plane);
+                    padded.fill_from(input, plane, self.relu);
                     let taps = &weights[channel * taps..][..taps];
                     for (y, out_row) in out.chunks_mut(g.output[1]).enumerate() {
                         let first_input = padded.values()[g.row_start(y)..].as_ptr();
@@ -126,9 +130,10 @@ impl TypedOp for PaddedDepthwise {
 }
 
 impl PaddedDepthwise {
-    /// The operator for a depthwise `Conv` node with constant weights, or `None` where it does
-    /// not apply (other layouts, types, groups, dilations; weights computed at run time).
-    pub(super) fn for_conv(model: &TypedModel, node: &TypedNode, conv: &Conv) -> TractResult<Option<PaddedDepthwise>> {
+    /// The operator for a depthwise `Conv` node with constant weights, and the input it reads
+    /// (the node's, or the input of the ReLU in front of it), or `None` where it does not apply
+    /// (other layouts, types, groups, dilations; weights computed at run time).
+    pub(super) fn for_conv(model: &TypedModel, node: &TypedNode, conv: &Conv) -> TractResult<Option<(PaddedDepthwise, OutletId)>> {
         let spec = &conv.pool_spec;
         let input = model.outlet_fact(node.inputs[0])?;
         let Some(shape) = input.shape.as_concrete() else { return Ok(None) };
@@ -159,8 +164,35 @@ impl PaddedDepthwise {
             n if n == channels => bias.cast_to::<f32>()?.into_owned().into_shape(&[channels])?,
             _ => return Ok(None),
         };
-        Ok(Some(PaddedDepthwise { geometry, weights: Arc::new(weights), bias: Arc::new(bias) }))
+        let (relu, source) = match relu_input(model, node.inputs[0])? {
+            Some(before_relu) => (true, before_relu),
+            None => (false, node.inputs[0]),
+        };
+        let op = PaddedDepthwise { geometry, relu, weights: Arc::new(weights), bias: Arc::new(bias) };
+        Ok(Some((op, source)))
     }
+}
+
+/// The input of the ReLU producing `outlet`, if a ReLU does: tract's `max(x, 0)` with a
+/// constant zero that only broadcasts (x has the output's shape).
+fn relu_input(model: &TypedModel, outlet: OutletId) -> TractResult<Option<OutletId>> {
+    let producer = model.node(outlet.node);
+    let Some(max) = producer.op_as::<TypedBinOp>() else { return Ok(None) };
+    if max.0.name() != "Max" || producer.inputs.len() != 2 {
+        return Ok(None);
+    }
+    let output = model.outlet_fact(outlet)?;
+    for (x, zero) in [(0, 1), (1, 0)] {
+        let zero = model.outlet_fact(producer.inputs[zero])?;
+        let is_zero = zero.konst.as_ref().is_some_and(|k| {
+            k.cast_to::<f32>().is_ok_and(|k| k.try_as_plain_ram().is_ok_and(|k| k.as_slice::<f32>().is_ok_and(|v| v.iter().all(|&v| v == 0.0))))
+        });
+        let x_fact = model.outlet_fact(producer.inputs[x])?;
+        if is_zero && x_fact.shape == output.shape && x_fact.datum_type == output.datum_type {
+            return Ok(Some(producer.inputs[x]));
+        }
+    }
+    Ok(None)
 }
 
 /// The kernel as `[channels, kh * kw]` f32, from any of tract's kernel layouts.

@@ -35,7 +35,7 @@ pub fn use_own_ops(model: &mut TypedModel) -> TractResult<usize> {
         let (op, input): (Box<dyn TypedOp>, OutletId) =
             if let Some(conv) = node.op_as::<tract_onnx::tract_core::ops::cnn::Conv>() {
                 match PaddedDepthwise::for_conv(model, node, conv)? {
-                    Some(op) => (Box::new(op), node.inputs[0]),
+                    Some((op, input)) => (Box::new(op), input),
                     None => continue,
                 }
             } else {

@@ -134,14 +134,22 @@ pub struct PaddedPlane<'a> {
 }
 
 impl PaddedPlane<'_> {
-    /// Copies input plane `plane` (an index over batch and channels) of `input` inside the border.
-    pub fn fill_from(&mut self, input: &[f32], plane: usize) {
+    /// Copies input plane `plane` (an index over batch and channels) of `input` inside the border,
+    /// through a ReLU (negative values as zeros) when `relu`.
+    pub fn fill_from(&mut self, input: &[f32], plane: usize, relu: bool) {
         let g = self.geometry;
         let size = g.input[0] * g.input[1];
         let source = &input[plane * size..][..size];
         for (y, row) in source.chunks(g.input[1]).enumerate() {
             let start = (y + g.pad_before[0]) * g.padded[1] + g.pad_before[1];
-            self.values[start..start + g.input[1]].copy_from_slice(row);
+            let inside = &mut self.values[start..start + g.input[1]];
+            if relu {
+                for (to, &from) in inside.iter_mut().zip(row) {
+                    *to = if from > 0.0 { from } else { 0.0 };
+                }
+            } else {
+                inside.copy_from_slice(row);
+            }
         }
     }
 

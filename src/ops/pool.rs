@@ -75,7 +75,7 @@ impl EvalOp for PaddedPool {
             let mut full = vec![0.0; g.padded[1] + 1 - kw];
             with_padded_plane(&g, fill, |padded| {
                 for (i, out) in planes.chunks_mut(g.output_plane()).enumerate() {
-                    padded.fill_from(input, first + i);
+                    padded.fill_from(input, first + i, false);
                     for (row, across) in padded.values().chunks(g.padded[1]).zip(across.chunks_mut(ow)) {
                         let taps = (0..kw).map(|kx| &row[kx..]);
                         if sx == 1 {

@@ -142,15 +142,20 @@ pkg-threads: wasm-tools
 	grep -q "import('../../../engine.js')" pkg/threads/snippets/wasm-bindgen-rayon-*/src/workerHelpers.js
 
 # ---- Tests ----------------------------------------------------------------------------------
-# target/fault-pkg/: the package with a test-only SIMD128 build in which images of certain sizes
-# panic or exhaust memory (src/wasm/fault_injection.rs), for the worker-restart test. Same flags
-# and target dir as pkg, so only this crate is compiled again.
-pkg-faults: pkg pkg-hasher
+# target/fault-pkg/: the package with test-only SIMD128 and threads builds in which images of
+# certain sizes panic or exhaust memory (src/wasm/fault_injection.rs), for the worker-restart
+# tests. Same flags and target dirs as pkg and pkg-threads, so only this crate is compiled again.
+pkg-faults: pkg pkg-hasher pkg-threads
 	RUSTFLAGS="-C target-feature=+simd128" cargo build --release --locked --lib --target $(WASM_TARGET) \
 	  --features fault-injection
 	rm -rf target/fault-pkg
 	$(CARGO_BIN)/wasm-bindgen --target web --out-dir target/fault-pkg --out-name engine \
 	  target/$(WASM_TARGET)/release/image_classifier.wasm
+	RUSTFLAGS="$(THREADS_FLAGS)" cargo +nightly build --release --locked --lib --target $(WASM_TARGET) \
+	  -Z build-std=panic_abort,std --target-dir target/threads --features threads,fault-injection
+	$(CARGO_BIN)/wasm-bindgen --target web --out-dir target/fault-pkg/threads --out-name engine \
+	  target/threads/$(WASM_TARGET)/release/image_classifier.wasm
+	sed -i "s#import('../../..')#import('../../../engine.js')#" target/fault-pkg/threads/snippets/wasm-bindgen-rayon-*/src/workerHelpers.js
 	cp www/lib/* target/fault-pkg/
 	cp -r pkg/hasher target/fault-pkg/
 

@@ -19,33 +19,7 @@ mod fault_injection;
 pub use wasm_bindgen_rayon::init_thread_pool;
 
 #[cfg(feature = "threads")]
-mod threading {
-    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-    use tract_linalg::multithread::set_threading_element_threshold;
-
-    /// Below how many output elements tract's depthwise convolutions, and its other
-    /// element-wise, pooling and padding ops, stay on one thread. A depthwise convolution does
-    /// 9 to 49 multiply-adds per element, the others one or a few, so waking the pool's Web
-    /// Workers pays off at very different sizes (`make bench-threading`, 2 cores, Chromium,
-    /// medians of 3 rounds: PNASNet 0.90-0.92 s per image with depthwise from 128k elements and
-    /// 0.90-0.92 s from 32k, against 0.94-0.97 s at 512k; EfficientNet-Lite0 within noise at all
-    /// three; every op from 32k, EfficientNet-Lite0 was 27-31 ms against 23.5-27 in an earlier
-    /// sweep). tract has one gate for all of them, so it is set before each operator runs.
-    pub static DEPTHWISE_ELEMENTS: AtomicUsize = AtomicUsize::new(131_072);
-    pub static OTHER_ELEMENTS: AtomicUsize = AtomicUsize::new(524_288);
-
-    /// Network runs go to one of the pool's threads while the calling worker waits (rayon's
-    /// `scope` runs its body on the pool when called from outside it).
-    pub fn run_on_pool(run: &mut (dyn FnMut() + Send)) {
-        rayon::scope(|_| run())
-    }
-
-    pub fn before_op(op: &str) {
-        let depthwise = op == crate::ops::DEPTHWISE || op == "DepthWiseConv";
-        let gate = if depthwise { &DEPTHWISE_ELEMENTS } else { &OTHER_ELEMENTS };
-        set_threading_element_threshold(gate.load(Relaxed));
-    }
-}
+mod threading;
 
 #[cfg(feature = "threads")]
 #[wasm_bindgen(js_name = useThreadPool)]
@@ -53,6 +27,7 @@ pub fn use_thread_pool() -> usize {
     use tract_linalg::multithread::{set_default_executor, Executor};
     set_default_executor(Executor::RayonGlobal);
     // Matrix products keep tract's own gate; the element gates are set per operator.
+    threading::report_panics_to_waiting_runs();
     crate::network::set_run_hooks(crate::network::RunHooks {
         before_op: threading::before_op,
         run_on: threading::run_on_pool,

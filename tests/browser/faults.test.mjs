@@ -120,3 +120,24 @@ test('crashes back to back: every request is answered exactly once', async () =>
     }
   });
 });
+
+// Without a way out, a panic on a pool thread would leave the run waiting forever: hence the timeout.
+test('threads build: a panic on a thread of the pool fails that request; the next photo classifies', { timeout: 120_000 }, async () => {
+  const [build, crash, next] = await page.evaluate(async (model) => {
+    const { ImageClassifier } = await import('/target/fault-pkg/image-classifier.js');
+    const c = await ImageClassifier.load(model, { threads: 2 });
+    try {
+      const crash = await window.settle([c.classify(new ImageData(7, 15))]);
+      const next = await window.settle([c.classify(await window.photo('dog.jpg'))]);
+      return [c.loadInfo.build, crash[0], next[0]];
+    } finally {
+      c.dispose();
+    }
+  }, MODEL);
+  // (loadInfo describes the worker that loaded the model again after the crash.)
+  assert.equal(build, 'threads+relaxed-simd');
+  assert.equal(crash.ok, false);
+  assert.match(crash.error, CRASHED);
+  assert.ok(next.ok, next.error);
+  assertSameAsCli(next.top, 'tests/photos/dog.jpg', FP32_MODEL);
+});

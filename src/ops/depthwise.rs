@@ -14,13 +14,12 @@
 //!
 //! Worth upstreaming as tract's `DepthWise` eval for small NCHW planes.
 
-use tract_linalg::multithread::par_chunks_mut;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
 use tract_onnx::tract_core::ops::cnn::conv::{Conv, KernelFormat};
 
-use super::plane::{with_padded_plane, Geometry};
+use super::plane::{eval_by_plane, Geometry};
 
 #[derive(Debug, Clone)]
 pub struct PaddedDepthwise {
@@ -67,10 +66,6 @@ impl EvalOp for PaddedDepthwise {
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let input = args_1!(inputs);
         let g = self.geometry;
-        let input_view = input.try_as_plain_ram()?;
-        let input = input_view.as_slice::<f32>()?;
-        ensure!(input.len() == g.input_len());
-        let mut output = unsafe { Tensor::uninitialized::<f32>(&g.output_shape())? };
         let weights_view = self.weights.try_as_plain_ram()?;
         let weights = weights_view.as_slice::<f32>()?;
         let bias_view = self.bias.try_as_plain_ram()?;
@@ -78,39 +73,26 @@ impl EvalOp for PaddedDepthwise {
         let taps = g.kernel[0] * g.kernel[1];
         let offsets: Vec<isize> = g.tap_offsets().into_iter().map(|o| o as isize).collect();
         let row_kernel = tract_linalg::routines::depthwise_w_f32().unwrap_or(scalar_row);
-        let mut output_view = output.try_as_plain_ram_mut()?;
-        let out = output_view.as_slice_mut::<f32>()?;
-        let total = out.len();
-        // One plane per (batch, channel): chunks of planes go to the executor's threads when the
-        // output is over its element threshold (tract's gate, as for its own ops).
-        par_chunks_mut(out, g.output_plane(), total, |first, planes| {
-            with_padded_plane(&g, 0.0, |padded| {
-                for (i, out) in planes.chunks_mut(g.output_plane()).enumerate() {
-                    let plane = first + i;
-                    let channel = plane % g.channels;
-                    padded.fill_from(input, plane, self.relu);
-                    let taps = &weights[channel * taps..][..taps];
-                    for (y, out_row) in out.chunks_mut(g.output[1]).enumerate() {
-                        let first_input = padded.values()[g.row_start(y)..].as_ptr();
-                        // Safety: every read is inside the padded plane (Geometry::new checks
-                        // that the last window ends inside it).
-                        unsafe {
-                            row_kernel(
-                                first_input,
-                                out_row.as_mut_ptr(),
-                                taps,
-                                &offsets,
-                                bias[channel],
-                                g.output[1],
-                                g.strides[1] as isize,
-                            )
-                        }
-                    }
+        eval_by_plane(&g, input, 0.0, self.relu, |padded, out, plane, _| {
+            let channel = plane % g.channels;
+            let taps = &weights[channel * taps..][..taps];
+            for (y, out_row) in out.chunks_mut(g.output[1]).enumerate() {
+                let first_input = padded.values()[g.row_start(y)..].as_ptr();
+                // Safety: every read is inside the padded plane (Geometry::new checks that the
+                // last window ends inside it).
+                unsafe {
+                    row_kernel(
+                        first_input,
+                        out_row.as_mut_ptr(),
+                        taps,
+                        &offsets,
+                        bias[channel],
+                        g.output[1],
+                        g.strides[1] as isize,
+                    )
                 }
-            });
-            Ok(())
-        })?;
-        Ok(tvec!(output.into_tvalue()))
+            }
+        })
     }
 }
 

@@ -7,7 +7,9 @@
 
 use std::cell::RefCell;
 
+use tract_linalg::multithread::par_chunks_mut;
 use tract_onnx::prelude::*;
+use tract_onnx::tract_core::internal::*;
 use tract_onnx::tract_core::ops::cnn::PoolSpec;
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
@@ -103,6 +105,38 @@ impl Geometry {
     }
 }
 
+/// Evaluates a windowed operator plane by plane: each input plane (through a ReLU when `relu`)
+/// is copied into this thread's padded plane, its border `fill`, then
+/// `plane_op(padded, output_plane, plane_index, scratch)` writes the output plane (`scratch`: a
+/// buffer of its own, kept across a thread's planes). Chunks of planes go to the executor's
+/// threads when the output is over tract's element threshold, as for tract's own operators.
+pub fn eval_by_plane(
+    g: &Geometry,
+    input: TValue,
+    fill: f32,
+    relu: bool,
+    plane_op: impl Fn(&PaddedPlane, &mut [f32], usize, &mut Vec<f32>) + Send + Sync,
+) -> TractResult<TVec<TValue>> {
+    let input_view = input.try_as_plain_ram()?;
+    let input = input_view.as_slice::<f32>()?;
+    ensure!(input.len() == g.input_len());
+    let mut output = unsafe { Tensor::uninitialized::<f32>(&g.output_shape())? };
+    let mut output_view = output.try_as_plain_ram_mut()?;
+    let out = output_view.as_slice_mut::<f32>()?;
+    let total = out.len();
+    par_chunks_mut(out, g.output_plane(), total, |first, planes| {
+        let mut scratch = Vec::new();
+        with_padded_plane(g, fill, |padded| {
+            for (i, out) in planes.chunks_mut(g.output_plane()).enumerate() {
+                padded.fill_from(input, first + i, relu);
+                plane_op(padded, out, first + i, &mut scratch);
+            }
+        });
+        Ok(())
+    })?;
+    Ok(tvec!(output.into_tvalue()))
+}
+
 /// A thread's padded plane, reused across planes and operators: its border keeps its fill
 /// value as long as the geometry and fill stay the same, so it is only refilled when they
 /// change.
@@ -116,7 +150,7 @@ thread_local! {
 }
 
 /// Runs `work` with this thread's padded plane for `geometry`, its border `fill`.
-pub fn with_padded_plane<R>(geometry: &Geometry, fill: f32, work: impl FnOnce(&mut PaddedPlane) -> R) -> R {
+fn with_padded_plane<R>(geometry: &Geometry, fill: f32, work: impl FnOnce(&mut PaddedPlane) -> R) -> R {
     SCRATCH.with_borrow_mut(|scratch| {
         let key = (*geometry, fill.to_bits());
         if scratch.made_for != Some(key) {
@@ -136,7 +170,7 @@ pub struct PaddedPlane<'a> {
 impl PaddedPlane<'_> {
     /// Copies input plane `plane` (an index over batch and channels) of `input` inside the border,
     /// through a ReLU (negative values as zeros) when `relu`.
-    pub fn fill_from(&mut self, input: &[f32], plane: usize, relu: bool) {
+    fn fill_from(&mut self, input: &[f32], plane: usize, relu: bool) {
         let g = self.geometry;
         let size = g.input[0] * g.input[1];
         let source = &input[plane * size..][..size];

@@ -7,13 +7,12 @@
 //! own, then the pool). Here the pad is the border of the plane the pool reads anyway, and each
 //! window tap is a pass over a whole output row, which compilers vectorise at stride 1.
 
-use tract_linalg::multithread::par_chunks_mut;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 use tract_onnx::tract_core::ops::array::{Pad, PadMode};
 use tract_onnx::tract_core::ops::cnn::{MaxPool, PaddingSpec, PoolSpec, SumPool};
 
-use super::plane::{with_padded_plane, Geometry};
+use super::plane::{eval_by_plane, Geometry};
 
 /// The operator's name in plans and profiles.
 pub const OP_NAME: &str = "PaddedPool";
@@ -53,52 +52,38 @@ impl EvalOp for PaddedPool {
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let input = args_1!(inputs);
         let g = self.geometry;
-        let input_view = input.try_as_plain_ram()?;
-        let input = input_view.as_slice::<f32>()?;
-        ensure!(input.len() == g.input_len());
-        let mut output = unsafe { Tensor::uninitialized::<f32>(&g.output_shape())? };
-        let mut output_view = output.try_as_plain_ram_mut()?;
-        let out = output_view.as_slice_mut::<f32>()?;
-        let total = out.len();
-        let offsets = g.tap_offsets();
         let (fill, scale) = match self.reduce {
             Reduce::Max => (f32::NEG_INFINITY, None),
-            Reduce::Sum { average } => (0.0, average.then(|| 1.0 / offsets.len() as f32)),
+            Reduce::Sum { average } => (0.0, average.then(|| 1.0 / (g.kernel[0] * g.kernel[1]) as f32)),
         };
         let ([kh, kw], [sy, sx], ow) = (g.kernel, g.strides, g.output[1]);
-        par_chunks_mut(out, g.output_plane(), total, |first, planes| {
+        eval_by_plane(&g, input, fill, false, |padded, out, _, scratch| {
             // The window is separable: each padded row reduced across the window's width, then
             // the output rows down its height. Both passes are contiguous (a strided row keeps
             // every sx-th result of a stride-1 pass), so they run as vector code without
             // branches: a strided scalar max mispredicts on every other comparison.
-            let mut across = vec![0.0; g.padded[0] * ow];
-            let mut full = vec![0.0; g.padded[1] + 1 - kw];
-            with_padded_plane(&g, fill, |padded| {
-                for (i, out) in planes.chunks_mut(g.output_plane()).enumerate() {
-                    padded.fill_from(input, first + i, false);
-                    for (row, across) in padded.values().chunks(g.padded[1]).zip(across.chunks_mut(ow)) {
-                        let taps = (0..kw).map(|kx| &row[kx..]);
-                        if sx == 1 {
-                            self.reduce_row(across, taps);
-                        } else {
-                            self.reduce_row(&mut full, taps);
-                            for (a, &f) in across.iter_mut().zip(full.iter().step_by(sx)) {
-                                *a = f;
-                            }
-                        }
-                    }
-                    for (y, out_row) in out.chunks_mut(ow).enumerate() {
-                        let taps = (0..kh).map(|ky| &across[(y * sy + ky) * ow..]);
-                        self.reduce_row(out_row, taps);
-                        if let Some(scale) = scale {
-                            out_row.iter_mut().for_each(|v| *v *= scale);
-                        }
+            let (across_len, full_len) = (g.padded[0] * ow, g.padded[1] + 1 - kw);
+            scratch.resize(across_len + full_len, 0.0);
+            let (across, full) = scratch.split_at_mut(across_len);
+            for (row, across) in padded.values().chunks(g.padded[1]).zip(across.chunks_mut(ow)) {
+                let taps = (0..kw).map(|kx| &row[kx..]);
+                if sx == 1 {
+                    self.reduce_row(across, taps);
+                } else {
+                    self.reduce_row(full, taps);
+                    for (a, &f) in across.iter_mut().zip(full.iter().step_by(sx)) {
+                        *a = f;
                     }
                 }
-            });
-            Ok(())
-        })?;
-        Ok(tvec!(output.into_tvalue()))
+            }
+            for (y, out_row) in out.chunks_mut(ow).enumerate() {
+                let taps = (0..kh).map(|ky| &across[(y * sy + ky) * ow..]);
+                self.reduce_row(out_row, taps);
+                if let Some(scale) = scale {
+                    out_row.iter_mut().for_each(|v| *v *= scale);
+                }
+            }
+        })
     }
 }
 

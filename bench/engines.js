@@ -45,7 +45,7 @@ function toTensor(image, input) {
 const now = () => performance.now();
 
 window.bench = {
-  async ours({ bundle, crop, runs, threads }) {
+  async ours({ bundle, crop, runs, warmup = 0, threads }) {
     const image = await cropPixels(crop);
     const classifier = new ClassifierWorker();
     try {
@@ -58,6 +58,7 @@ window.bench = {
       t = now();
       await classifier.outputs(image, { prepared: true });
       const firstMs = now() - t;
+      for (let i = 0; i < warmup; i++) await classifier.outputs(image, { prepared: true });
       const times = [];
       for (let i = 0; i < runs; i++) {
         t = now();
@@ -78,7 +79,7 @@ window.bench = {
     }
   },
 
-  async ort({ bundle, crop, runs, threads }) {
+  async ort({ bundle, crop, runs, warmup = 0, threads }) {
     const image = await cropPixels(crop);
     let t = now();
     const manifest = await fetchJson(`${bundle}/model.json`);
@@ -100,6 +101,7 @@ window.bench = {
       t = now();
       await session.run(input);
       const firstMs = now() - t;
+      for (let i = 0; i < warmup; i++) await session.run(feeds());
       const times = [];
       for (let i = 0; i < runs; i++) {
         input = feeds();

@@ -23,6 +23,9 @@ const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
     runs: { type: 'string', default: '10' },
+    // Untimed runs after the first result, before the timed ones: V8 recompiles the hot wasm
+    // functions with its optimising tier in the background during the first few.
+    warmup: { type: 'string', default: '5' },
     models: {
       type: 'string',
       default: 'efficientnet-lite0,efficientnet-lite0-nnef,efficientnet-lite0-f16,efficientnet-lite0-int8,'
@@ -35,6 +38,7 @@ const { values } = parseArgs({
 const LINK_MBPS = Number(values['link-mbps']);
 const ROUNDS = Number(values.rounds);
 const RUNS = Number(values.runs);
+const WARMUP = Number(values.warmup);
 const THREADS = [...new Set([1, os.availableParallelism()])];
 // The reference crop of dog.jpg each model family is fed (variants share their model's).
 const CROPS = {
@@ -101,7 +105,7 @@ for (const model of values.models.split(',')) {
       for (const engine of order) {
         const res = await page.evaluate(
           ({ engine, args }) => window.bench[engine](args),
-          { engine, args: { bundle: engine === 'ours' ? bundle : ortBundleFor(model), crop: `/${crop}`, runs: RUNS, threads } },
+          { engine, args: { bundle: engine === 'ours' ? bundle : ortBundleFor(model), crop: `/${crop}`, runs: RUNS, warmup: WARMUP, threads } },
         );
         const acc = engine === 'ours' ? ours : ort;
         acc.load.push(res.loadMs);
@@ -180,7 +184,7 @@ const rows = results.map(
     `| ${r.model} | ${r.network_mb} | ${r.threads} (ours: ${r.ours_threads_used}) | ${r.ours_ms} / ${r.ours_p90_ms} | ${r.ort_ms} / ${r.ort_p90_ms} | **${r.ratio}** | ${r.ours_load_ms} | ${r.ort_load_ms} | **${r.load_ratio}** | ${r.ours_prepare_ms} / ${r.ort_prepare_ms} | **${r.prepare_ratio}** | ${r.ours_first_ms} / ${r.ort_first_ms} | ${r.ours_peak_mb} |`,
 );
 const table = [
-  `${env.cpu}, ${env.cores} cores, ${env.browser}, ${env.date.slice(0, 10)}; medians over ${ROUNDS} interleaved rounds of ${RUNS} runs.`,
+  `${env.cpu}, ${env.cores} cores, ${env.browser}, ${env.date.slice(0, 10)}; medians over ${ROUNDS} interleaved rounds of ${RUNS} runs (after the first result and ${WARMUP} untimed runs).`,
   'Ratios are onnxruntime-web / ours: above 1 means this product is faster. Load: request to ready to run',
   '(ours hashes the network while it downloads); prepare: network bytes in memory to ready. Each round',
   'runs on a fresh page, so both loads include starting the engine.',

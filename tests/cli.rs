@@ -150,7 +150,7 @@ fn profile_ops_accounts_for_the_whole_run() {
         .skip(2)
         .map(|l| l.split_whitespace().nth(2).unwrap().trim_end_matches('%').parse().unwrap())
         .collect();
-    assert!(text.contains("DepthWiseConv") && text.contains("OptMatMul"), "{text}");
+    assert!(text.contains("PaddedDepthwise") && text.contains("OptMatMul"), "{text}");
     assert!((shares.iter().sum::<f64>() - 100.0).abs() < 1.0, "{text}");
 }
 

@@ -12,8 +12,10 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use tract_onnx::prelude::*;
 
-pub use depthwise::{PaddedDepthwise, OP_NAME as DEPTHWISE};
-pub use pool::{PaddedPool, OP_NAME as POOL};
+use depthwise::PaddedDepthwise;
+use pool::PaddedPool;
+
+pub use depthwise::OP_NAME as DEPTHWISE;
 
 static ENABLED: AtomicBool = AtomicBool::new(true);
 

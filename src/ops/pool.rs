@@ -87,16 +87,6 @@ impl EvalOp for PaddedPool {
     }
 }
 
-impl PaddedPool {
-    /// `out[x]`: every tap's `[x]` reduced.
-    fn reduce_row<'a>(&self, out: &mut [f32], taps: impl Iterator<Item = &'a [f32]>) {
-        match self.reduce {
-            Reduce::Max => row(out, taps, |a, b| if b > a { b } else { a }),
-            Reduce::Sum { .. } => row(out, taps, |a, b| a + b),
-        }
-    }
-}
-
 /// One row of `out`: the first tap's values, then each other tap's folded in with `combine`, a
 /// whole row at a time (a loop compilers turn into vector code).
 #[inline(always)]
@@ -153,6 +143,14 @@ impl PaddedPool {
         }
         let Some(geometry) = Geometry::new(spec, shape, extra) else { return Ok(None) };
         Ok(Some((PaddedPool { geometry, reduce }, input)))
+    }
+
+    /// `out[x]`: every tap's `[x]` reduced.
+    fn reduce_row<'a>(&self, out: &mut [f32], taps: impl Iterator<Item = &'a [f32]>) {
+        match self.reduce {
+            Reduce::Max => row(out, taps, |a, b| if b > a { b } else { a }),
+            Reduce::Sum { .. } => row(out, taps, |a, b| a + b),
+        }
     }
 }
 

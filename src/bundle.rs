@@ -36,10 +36,16 @@ impl Bundle {
     /// The network bytes, if their sha256 is the manifest's; refused otherwise.
     pub fn verify_network(&self, network: NetworkBytes) -> Result<Vec<u8>> {
         let (bytes, actual) = network.finish();
+        self.check_sha256(actual)?;
+        Ok(bytes)
+    }
+
+    /// Refuse a network whose sha256 (lowercase hex) is not the manifest's.
+    pub fn check_sha256(&self, actual: String) -> Result<()> {
         if actual != self.manifest.network.sha256 {
             return Err(Error::Integrity { expected: self.manifest.network.sha256.clone(), actual });
         }
-        Ok(bytes)
+        Ok(())
     }
 
     /// Read a bundle folder (native only): the bundle and its network bytes (not yet verified).

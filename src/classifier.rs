@@ -27,6 +27,18 @@ pub struct Classifier {
     network: Network,
 }
 
+/// A classifier whose network bytes' digest has not been checked yet (`Classifier::new_unverified`).
+pub struct UnverifiedClassifier(Classifier);
+
+impl UnverifiedClassifier {
+    /// The classifier, if `sha256_hex` (the digest of the bytes it was loaded from) is the
+    /// manifest's; the integrity error otherwise.
+    pub fn verify(self, sha256_hex: String) -> Result<Classifier> {
+        self.0.bundle.check_sha256(sha256_hex)?;
+        Ok(self.0)
+    }
+}
+
 impl Classifier {
     /// Verify the network bytes against the manifest's sha256, then load them (consuming the
     /// bytes, which are freed as soon as they are decoded).
@@ -34,6 +46,15 @@ impl Classifier {
         let bytes = bundle.verify_network(network)?;
         let network = Network::load(bytes, &bundle.manifest)?;
         Ok(Classifier { bundle, network })
+    }
+
+    /// Load network bytes whose sha256 is still being computed elsewhere (in the browser, the
+    /// hashing worker on another core while this thread decodes and optimises): the result is
+    /// usable only once `UnverifiedClassifier::verify` has accepted the digest. Bytes that fail
+    /// to load are reported as they are; the caller checks their digest before trusting that.
+    pub fn new_unverified(bundle: Bundle, bytes: Vec<u8>) -> Result<UnverifiedClassifier> {
+        let network = Network::load(bytes, &bundle.manifest)?;
+        Ok(UnverifiedClassifier(Classifier { bundle, network }))
     }
 
     /// The loaded network (for profiling tools).

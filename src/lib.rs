@@ -32,7 +32,7 @@ mod wasm_hasher;
 
 pub use bundle::Bundle;
 #[cfg(feature = "engine")]
-pub use classifier::{Classification, Classifier, Clock};
+pub use classifier::{Classification, Classifier, Clock, UnverifiedClassifier};
 pub use error::{Error, Result};
 pub use manifest::Manifest;
 pub use network_bytes::NetworkBytes;

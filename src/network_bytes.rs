@@ -5,55 +5,39 @@
 //! of megabytes). Loading consumes it, so the bytes are freed as soon as they are decoded.
 //!
 //! Or the digest is computed elsewhere (the browser's hashing worker, on another core, while this
-//! buffer only copies) and handed over with `set_sha256` before the bytes are verified.
+//! buffer only copies) and checked by the caller (`UnverifiedClassifier`).
 
 use sha2::{Digest, Sha256};
 
 pub struct NetworkBytes {
     bytes: Vec<u8>,
-    digest: Digest256,
-}
-
-enum Digest256 {
-    Streaming(StreamDigest),
-    /// Computed elsewhere: empty until `set_sha256`, which never matches a manifest.
-    Given(String),
+    /// None for bytes hashed elsewhere (`unhashed_with_capacity`).
+    digest: Option<StreamDigest>,
 }
 
 impl NetworkBytes {
     /// An empty buffer with room for `capacity` bytes (the manifest's or the server's size).
     pub fn with_capacity(capacity: usize) -> NetworkBytes {
-        NetworkBytes { bytes: Vec::with_capacity(capacity), digest: Digest256::Streaming(StreamDigest::default()) }
+        NetworkBytes { bytes: Vec::with_capacity(capacity), digest: Some(StreamDigest::default()) }
     }
 
-    /// The same, for bytes hashed elsewhere: the digest is `set_sha256`'s.
+    /// The same, for bytes hashed elsewhere: only `into_bytes` gives them (`finish` reports an
+    /// empty digest, which matches no manifest).
     pub fn unhashed_with_capacity(capacity: usize) -> NetworkBytes {
-        NetworkBytes { bytes: Vec::with_capacity(capacity), digest: Digest256::Given(String::new()) }
+        NetworkBytes { bytes: Vec::with_capacity(capacity), digest: None }
     }
 
     /// Bytes read in one piece (native file reads).
     pub fn from_vec(bytes: Vec<u8>) -> NetworkBytes {
-        let digest = Digest256::Streaming(StreamDigest::of(&bytes));
+        let digest = Some(StreamDigest::of(&bytes));
         NetworkBytes { bytes, digest }
     }
 
     pub fn push(&mut self, chunk: &[u8]) {
-        if let Digest256::Streaming(stream) = &mut self.digest {
+        if let Some(stream) = &mut self.digest {
             stream.push(chunk);
         }
         self.bytes.extend_from_slice(chunk);
-    }
-
-    /// The digest of an unhashed buffer, computed elsewhere (ignored by a hashing buffer).
-    pub fn set_sha256(&mut self, sha256_hex: &str) {
-        if let Digest256::Given(given) = &mut self.digest {
-            *given = sha256_hex.to_owned();
-        }
-    }
-
-    /// Hash the bytes held (a second pass): for an unhashed buffer whose digest did not arrive.
-    pub fn hash_now(&mut self) {
-        self.digest = Digest256::Streaming(StreamDigest::of(&self.bytes));
     }
 
     pub fn len(&self) -> usize {
@@ -64,20 +48,19 @@ impl NetworkBytes {
         self.bytes.is_empty()
     }
 
-    /// sha256 (lowercase hex) of the bytes so far.
+    /// sha256 (lowercase hex) of the bytes so far; empty for an unhashed buffer.
     pub fn sha256_hex(&self) -> String {
-        match &self.digest {
-            Digest256::Streaming(stream) => stream.hex(),
-            Digest256::Given(given) => given.clone(),
-        }
+        self.digest.as_ref().map(StreamDigest::hex).unwrap_or_default()
     }
 
-    /// The bytes and their sha256 (lowercase hex).
+    /// The bytes alone, for a caller that checks their digest itself (`UnverifiedClassifier`).
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+
+    /// The bytes and their sha256 (lowercase hex; empty for an unhashed buffer).
     pub fn finish(self) -> (Vec<u8>, String) {
-        let digest = match self.digest {
-            Digest256::Streaming(mut stream) => stream.finish(),
-            Digest256::Given(given) => given,
-        };
+        let digest = self.digest.map(|mut stream| stream.finish()).unwrap_or_default();
         (self.bytes, digest)
     }
 }
@@ -144,15 +127,10 @@ mod tests {
             stream.push(piece);
             unhashed.push(piece);
         }
-        assert_eq!(unhashed.sha256_hex(), "", "no digest until one is given");
+        assert_eq!(unhashed.sha256_hex(), "", "no digest here");
         let digest = stream.finish();
         assert_eq!(digest, expected);
         assert_ne!(stream.finish(), expected, "finish starts over");
-        unhashed.set_sha256(&digest);
-        assert_eq!(unhashed.finish(), (data.clone(), expected.clone()));
-        let mut fallback = NetworkBytes::unhashed_with_capacity(0);
-        fallback.push(&data);
-        fallback.hash_now();
-        assert_eq!(fallback.finish().1, expected);
+        assert_eq!(unhashed.into_bytes(), data);
     }
 }

@@ -108,20 +108,10 @@ impl NetworkBuffer {
         NetworkBuffer { inner: NetworkBytes::with_capacity(expected_bytes) }
     }
 
-    /// A buffer that only copies: the hashing worker computes the digest, given with `setSha256`
-    /// (or `hashNow()` hashes the bytes held, if it never arrives).
+    /// A buffer that only copies: the hashing worker computes the digest, checked by
+    /// `UnverifiedClassifier.verify` (a `Classifier` made from it refuses it).
     pub fn unhashed(expected_bytes: usize) -> NetworkBuffer {
         NetworkBuffer { inner: NetworkBytes::unhashed_with_capacity(expected_bytes) }
-    }
-
-    #[wasm_bindgen(js_name = setSha256)]
-    pub fn set_sha256(&mut self, sha256_hex: &str) {
-        self.inner.set_sha256(sha256_hex);
-    }
-
-    #[wasm_bindgen(js_name = hashNow)]
-    pub fn hash_now(&mut self) {
-        self.inner.hash_now();
     }
 
     pub fn push(&mut self, chunk: &[u8]) {
@@ -133,10 +123,33 @@ impl NetworkBuffer {
         self.inner.len()
     }
 
-    /// sha256 (lowercase hex) of the bytes pushed so far.
+    /// sha256 (lowercase hex) of the bytes pushed so far (empty for an unhashed buffer).
     #[wasm_bindgen(getter)]
     pub fn sha256(&self) -> String {
         self.inner.sha256_hex()
+    }
+}
+
+/// A model loaded from a buffer whose sha256 the hashing worker is still computing:
+/// `new UnverifiedClassifier(manifestJson, labelsJson, networkBuffer)` parses and optimises
+/// meanwhile (consuming the buffer), `verify(sha256)` then gives the `Classifier` if the digest is
+/// the manifest's (the integrity error otherwise, and this object is unusable either way).
+#[wasm_bindgen]
+pub struct UnverifiedClassifier {
+    inner: crate::UnverifiedClassifier,
+}
+
+#[wasm_bindgen]
+impl UnverifiedClassifier {
+    #[wasm_bindgen(constructor)]
+    pub fn new(manifest_json: &str, labels_json: &str, network: NetworkBuffer) -> Result<UnverifiedClassifier, JsError> {
+        let bundle = Bundle::from_json(manifest_json, labels_json).map_err(js_error)?;
+        let inner = crate::Classifier::new_unverified(bundle, network.inner.into_bytes()).map_err(js_error)?;
+        Ok(UnverifiedClassifier { inner })
+    }
+
+    pub fn verify(self, sha256_hex: String) -> Result<Classifier, JsError> {
+        Ok(Classifier { inner: self.inner.verify(sha256_hex).map_err(js_error)? })
     }
 }
 

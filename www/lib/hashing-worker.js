@@ -1,10 +1,12 @@
 // Module worker: the sha256 of a stream of chunks, on a core of its own (see stream-hasher.js).
 // Messages, handled in order: {type: 'start'} begins a stream, {type: 'chunk', buffer} adds
-// bytes, {type: 'finish'} answers {sha256} (lowercase hex) or {error}.
+// bytes, {type: 'finish'} answers {sha256} (lowercase hex) or {error}. A hasher that cannot
+// start says {error} at once too.
 
 import init, { Sha256Stream } from './hasher/hasher.js';
 
 const ready = init().then(() => new Sha256Stream());
+ready.catch((err) => self.postMessage({ error: `the hasher did not start (${err?.message ?? err})` }));
 
 self.onmessage = async ({ data }) => {
   let stream;

@@ -8,7 +8,10 @@ export class StreamHasher {
     this.worker = new Worker(new URL('./hashing-worker.js', import.meta.url), { type: 'module' });
     this.broken = false;
     this.answer = null; // resolves the pending digest()
-    this.worker.onmessage = ({ data }) => this.settle(data.sha256 ?? null);
+    this.worker.onmessage = ({ data }) => {
+      if (data.error) this.broken = true; // e.g. its wasm did not start: said at once, not only at digest()
+      this.settle(data.sha256 ?? null);
+    };
     this.worker.onerror = (event) => {
       event.preventDefault?.();
       this.broken = true;
@@ -33,8 +36,7 @@ export class StreamHasher {
     this.worker.postMessage({ type: 'chunk', buffer }, [buffer]);
   }
 
-  // The hex digest of everything pushed since start(), or null if the hashing worker failed
-  // (the caller then hashes the bytes it holds).
+  // The hex digest of everything pushed since start(), or null if the hashing worker failed.
   digest() {
     if (this.broken) return Promise.resolve(null);
     return new Promise((resolve) => {

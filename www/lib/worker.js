@@ -96,22 +96,22 @@ const HANDLERS = {
     const starting = (engineStart ??= startEngine(threads, relaxedSimd));
     starting.catch(() => (engineStart = null));
     const t0 = performance.now();
-    let fetched = await download(starting, url, id, false);
+    const fetched = await download(starting, url, id);
     engine = await starting;
-    const { Classifier } = engine.module;
-    if (fetched.network.sha256 !== fetched.manifest.network?.sha256) {
-      // A cached copy (HTTP cache, offline cache) can be stale or damaged: fetch once more from
-      // the server. A second mismatch is reported by the Classifier below, with both digests.
-      fetched.network.free();
-      fetched = await download(starting, url, id, true);
-    }
-    const { manifestText, labelsText, network } = fetched;
-    const bytes = network.length; // read now: the Classifier consumes the buffer
     const t1 = performance.now();
     // Drop the previous model before building the next one: only one lives in wasm memory.
     classifier?.free();
     classifier = null;
-    classifier = new Classifier(manifestText, labelsText, network); // consumes the buffer
+    let bytes = fetched.bytes;
+    classifier = await build(fetched);
+    if (!classifier) {
+      // The digest was not the manifest's (a cached copy can be stale or damaged) or never came:
+      // download once more from the server, hashed here. A second mismatch is reported by the
+      // Classifier, with both digests.
+      const again = await download(starting, url, id, { reload: true, hashHere: true });
+      bytes = again.bytes;
+      classifier = await build(again, { lastTry: true });
+    }
     const t2 = performance.now();
     return {
       manifest: classifier.manifest,
@@ -153,25 +153,61 @@ const HANDLERS = {
   },
 };
 
+// The classifier of a download, or null if the network's digest is not the manifest's (or never
+// came). Bytes hashed here are checked before they are parsed; on the last try the Classifier
+// reports a mismatch. Bytes the hashing worker hashes are parsed and optimised while it finishes
+// on another core (on a fast link it lags the download: PNASNet's 344 MB took 0.6 s more), then
+// checked.
+async function build({ manifest, manifestText, labelsText, network, sha256, hashedHere }, { lastTry = false } = {}) {
+  const { Classifier, UnverifiedClassifier } = engine.module;
+  const expected = manifest.network?.sha256;
+  if (hashedHere) {
+    if (!lastTry && (await sha256) !== expected) {
+      network.free();
+      return null;
+    }
+    return new Classifier(manifestText, labelsText, network); // consumes the buffer
+  }
+  let unverified;
+  try {
+    unverified = new UnverifiedClassifier(manifestText, labelsText, network); // consumes it too
+  } catch (err) {
+    // Bytes that do not load may be a damaged copy: the digest says whether they are the bundle's.
+    if ((await sha256) !== expected) return null;
+    throw err;
+  }
+  const digest = await sha256;
+  if (digest !== expected) {
+    unverified.free();
+    return null;
+  }
+  return unverified.verify(digest);
+}
+
 // The bundle, its network streamed into a NetworkBuffer in wasm memory; a failed download frees
-// its bytes. The buffer only copies; the hashing worker computes the sha256 meanwhile on another
-// core. `starting` resolves to the engine: chunks that arrive before it has started wait here, in
-// JS memory (at most WAITING_BYTES, then the download pauses), and are copied in as soon as it has.
+// its bytes. Unless `hashHere` (or there is no working hashing worker), the buffer only copies
+// and the hashing worker computes the sha256 on another core; else the buffer hashes as it copies
+// (`hashedHere`). `sha256`: the promise of the digest (null if the hashing worker failed). `starting` resolves to
+// the engine: chunks that arrive before it has started wait here, in JS memory (at most
+// WAITING_BYTES, then the download pauses), and are copied in as soon as it has.
 const WAITING_BYTES = 64 << 20;
-async function download(starting, url, id, reload) {
+async function download(starting, url, id, { reload = false, hashHere = false } = {}) {
   let buffer = null;
   let waiting = [];
   let waitingBytes = 0;
   let ready = null;
   hasher ??= startHasher();
-  hasher?.start();
+  // Decided once the response has come, by when a hashing worker that cannot start has said so.
+  let hashing = null;
   const copyIn = (chunk) => {
     buffer.push(chunk);
-    hasher?.push(chunk);
+    hashing?.push(chunk);
   };
   const makeSink = (expectedBytes) => {
+    hashing = hashHere || !hasher || hasher.broken ? null : hasher;
+    hashing?.start();
     ready = starting.then(({ module: { NetworkBuffer } }) => {
-      buffer = hasher ? NetworkBuffer.unhashed(expectedBytes) : new NetworkBuffer(expectedBytes);
+      buffer = hashing ? NetworkBuffer.unhashed(expectedBytes) : new NetworkBuffer(expectedBytes);
       waiting.forEach(copyIn);
       waiting = null;
     });
@@ -190,12 +226,8 @@ async function download(starting, url, id, reload) {
       self.postMessage({ id, progress: { loaded, total } }),
     { reload });
     await ready;
-    if (hasher) {
-      const sha256 = await hasher.digest();
-      if (sha256) buffer.setSha256(sha256);
-      else buffer.hashNow();
-    }
-    return { ...fetched, network: buffer };
+    const sha256 = hashing ? hashing.digest() : Promise.resolve(buffer.sha256);
+    return { ...fetched, network: buffer, bytes: buffer.length, sha256, hashedHere: !hashing };
   } catch (err) {
     await ready?.catch(() => {}); // a buffer made after the failure is freed too
     buffer?.free();

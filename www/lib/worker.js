@@ -172,6 +172,7 @@ async function build({ manifest, manifestText, labelsText, network, sha256, hash
   try {
     unverified = new UnverifiedClassifier(manifestText, labelsText, network); // consumes it too
   } catch (err) {
+    if (err instanceof WebAssembly.RuntimeError) throw err; // a trap: this instance is done
     // Bytes that do not load may be a damaged copy: the digest says whether they are the bundle's.
     if ((await sha256) !== expected) return null;
     throw err;
@@ -186,10 +187,10 @@ async function build({ manifest, manifestText, labelsText, network, sha256, hash
 
 // The bundle, its network streamed into a NetworkBuffer in wasm memory; a failed download frees
 // its bytes. Unless `hashHere` (or there is no working hashing worker), the buffer only copies
-// and the hashing worker computes the sha256 on another core; else the buffer hashes as it copies
-// (`hashedHere`). `sha256`: the promise of the digest (null if the hashing worker failed). `starting` resolves to
-// the engine: chunks that arrive before it has started wait here, in JS memory (at most
-// WAITING_BYTES, then the download pauses), and are copied in as soon as it has.
+// and the hashing worker computes the sha256 on another core; else the buffer hashes as it
+// copies (`hashedHere`). `sha256`: the promise of the digest (null if the hashing worker failed).
+// `starting` resolves to the engine: chunks that arrive before it has started wait here, in JS
+// memory (at most WAITING_BYTES, then the download pauses), and are copied in as soon as it has.
 const WAITING_BYTES = 64 << 20;
 async function download(starting, url, id, { reload = false, hashHere = false } = {}) {
   let buffer = null;

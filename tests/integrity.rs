@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use image_classifier::error::Error;
+use image_classifier::topk::{class_probabilities, top_k};
 use image_classifier::{Bundle, Classifier, NetworkBytes};
 
 fn default_bundle() -> (Bundle, Vec<u8>) {
@@ -14,14 +15,9 @@ fn default_bundle() -> (Bundle, Vec<u8>) {
 
 fn top1(classifier: &Classifier) -> usize {
     let (rgba, w, h) = decode_rgba(&root().join("tests/photos/dog.jpg"));
-    classifier.classify(&rgba, w, h, 1, &NoClock).unwrap().top[0].index
-}
-
-struct NoClock;
-impl image_classifier::Clock for NoClock {
-    fn now_ms(&self) -> f64 {
-        0.0
-    }
+    let outputs = classifier.outputs(&rgba, w, h).unwrap();
+    let probs = class_probabilities(&outputs, &classifier.bundle.manifest.output);
+    top_k(&probs, &classifier.bundle.labels, 1)[0].index
 }
 
 #[test]

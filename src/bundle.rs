@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::manifest::Manifest;
-use crate::network_bytes::NetworkBytes;
+use crate::network_bytes::{NetworkBytes, NetworkContents};
 
 #[derive(Debug, Clone)]
 pub struct Bundle {
@@ -33,11 +33,11 @@ impl Bundle {
         Ok(Bundle { manifest, labels })
     }
 
-    /// The network bytes, if their sha256 is the manifest's; refused otherwise.
-    pub fn verify_network(&self, network: NetworkBytes) -> Result<Vec<u8>> {
-        let (bytes, actual) = network.finish();
+    /// The network's contents, if the sha256 of its bytes is the manifest's; refused otherwise.
+    pub fn verify_network(&self, network: NetworkBytes) -> Result<NetworkContents> {
+        let (contents, actual) = network.finish();
         self.check_sha256(actual)?;
-        Ok(bytes)
+        Ok(contents)
     }
 
     /// Refuse a network whose sha256 (lowercase hex) is not the manifest's.
@@ -100,8 +100,9 @@ mod tests {
         let sha = sha256_hex(b"abc");
         assert_eq!(sha, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         let bundle = Bundle::from_json(&manifest(3, 1, &sha), r#"["a", "b"]"#).unwrap();
-        assert_eq!(bundle.verify_network(NetworkBytes::from_vec(b"abc".to_vec())).unwrap(), b"abc");
-        let e = bundle.verify_network(NetworkBytes::from_vec(b"abd".to_vec())).unwrap_err();
+        let verified = bundle.verify_network(NetworkBytes::from_vec(b"abc".to_vec())).unwrap();
+        assert_eq!(verified.into_bytes().unwrap(), b"abc");
+        let Err(e) = bundle.verify_network(NetworkBytes::from_vec(b"abd".to_vec())) else { panic!("accepted") };
         assert!(matches!(e, Error::Integrity { .. }));
         assert!(e.to_string().contains("corrupt or was modified"));
     }

@@ -3,7 +3,7 @@
 use crate::bundle::Bundle;
 use crate::error::Result;
 use crate::network::Network;
-use crate::network_bytes::NetworkBytes;
+use crate::network_bytes::{NetworkBytes, NetworkContents};
 use crate::preprocess::{prepared, preprocess};
 use crate::profile::{profile, Profile};
 use crate::topk::{class_probabilities, top_k, Prediction};
@@ -43,8 +43,8 @@ impl Classifier {
     /// Verify the network bytes against the manifest's sha256, then load them (consuming the
     /// bytes, which are freed as soon as they are decoded).
     pub fn new(bundle: Bundle, network: NetworkBytes) -> Result<Classifier> {
-        let bytes = bundle.verify_network(network)?;
-        let network = Network::load(bytes, &bundle.manifest)?;
+        let contents = bundle.verify_network(network)?;
+        let network = Network::load(contents, &bundle.manifest)?;
         Ok(Classifier { bundle, network })
     }
 
@@ -52,8 +52,8 @@ impl Classifier {
     /// hashing worker on another core while this thread decodes and optimises): the result is
     /// usable only once `UnverifiedClassifier::verify` has accepted the digest. Bytes that fail
     /// to load are reported as they are; the caller checks their digest before trusting that.
-    pub fn new_unverified(bundle: Bundle, bytes: Vec<u8>) -> Result<UnverifiedClassifier> {
-        let network = Network::load(bytes, &bundle.manifest)?;
+    pub fn new_unverified(bundle: Bundle, contents: NetworkContents) -> Result<UnverifiedClassifier> {
+        let network = Network::load(contents, &bundle.manifest)?;
         Ok(UnverifiedClassifier(Classifier { bundle, network }))
     }
 

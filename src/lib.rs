@@ -18,6 +18,8 @@ pub mod network;
 #[cfg(feature = "engine")]
 pub mod ops;
 pub mod network_bytes;
+#[cfg(feature = "engine")]
+pub mod nnef_stream;
 pub mod preprocess;
 #[cfg(feature = "engine")]
 pub mod profile;
@@ -35,5 +37,5 @@ pub use bundle::Bundle;
 pub use classifier::{Classification, Classifier, Clock, UnverifiedClassifier};
 pub use error::{Error, Result};
 pub use manifest::Manifest;
-pub use network_bytes::NetworkBytes;
+pub use network_bytes::{NetworkBytes, NetworkContents};
 pub use topk::Prediction;

@@ -13,6 +13,8 @@ use tract_onnx::tract_hir::infer::Factoid;
 
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, NetworkFormat};
+use crate::network_bytes::NetworkContents;
+use crate::nnef_stream::NnefStream;
 use crate::ops::use_own_ops;
 use crate::preprocess::input_shape;
 use crate::stored_weights::expand_stored_weights;
@@ -70,20 +72,30 @@ pub(crate) fn run_on<R: Send>(run: impl FnOnce() -> R + Send) -> R {
 pub const TRACT_VERSION: &str = "0.23.9";
 
 impl Network {
-    /// Load the network bytes in the manifest's format (see `NetworkFormat`), optimise and plan.
-    pub fn load(bytes: Vec<u8>, manifest: &Manifest) -> Result<Network> {
-        let typed = match manifest.network.format {
-            NetworkFormat::Onnx => decluttered_from_onnx(bytes, manifest)?,
-            NetworkFormat::Nnef => decluttered_from_nnef(bytes, manifest)?,
+    /// Load the network in the manifest's format (see `NetworkFormat`), optimise and plan.
+    pub fn load(contents: NetworkContents, manifest: &Manifest) -> Result<Network> {
+        let typed = match (manifest.network.format, contents) {
+            (NetworkFormat::Onnx, NetworkContents::Bytes(bytes)) => typed_from_onnx(bytes, manifest)?,
+            (NetworkFormat::Onnx, NetworkContents::Nnef(_)) => {
+                return Err(Error::Network("not a readable ONNX model (it is a tar archive)".into()))
+            }
+            (NetworkFormat::Nnef, NetworkContents::Bytes(bytes)) => {
+                let mut stream = NnefStream::default();
+                stream.push(&bytes);
+                drop(bytes);
+                typed_from_nnef(stream, manifest)?
+            }
+            (NetworkFormat::Nnef, NetworkContents::Nnef(stream)) => typed_from_nnef(*stream, manifest)?,
         };
-        Network::optimised(typed, manifest)
+        Network::optimised(typed.into_decluttered().map_err(cannot_optimise)?, manifest)
     }
 
     /// tract's NNEF tar of the ONNX network decluttered for the manifest's input shape: what a
     /// bundle of format `nnef` ships (`nnef-bundle`). Loading it skips protobuf decoding and the
     /// translation of ONNX operators, and decluttering it again costs less than the first time.
-    pub fn onnx_to_nnef(onnx: Vec<u8>, manifest: &Manifest) -> Result<Vec<u8>> {
-        let typed = decluttered_from_onnx(onnx, manifest)?;
+    pub fn onnx_to_nnef(onnx: NetworkContents, manifest: &Manifest) -> Result<Vec<u8>> {
+        let onnx = onnx.into_bytes().ok_or_else(|| Error::Network("the network is not ONNX".into()))?;
+        let typed = typed_from_onnx(onnx, manifest)?.into_decluttered().map_err(cannot_optimise)?;
         let mut tar = vec![];
         // Deterministic: fixed timestamps, so the same ONNX gives the same bytes (and sha256).
         nnef_framework()
@@ -166,11 +178,11 @@ fn nnef_framework() -> tract_nnef::framework::Nnef {
     tract_nnef::nnef().with_onnx()
 }
 
-/// Parse ONNX bytes, fix the input shape from the manifest and declutter.
+/// Parse ONNX bytes and fix the input shape from the manifest.
 ///
 /// Takes the bytes by value and frees each stage as soon as the next one exists (bytes ->
 /// protobuf -> graph): for a 350 MB network, at most two copies of the weights are alive.
-fn decluttered_from_onnx(onnx: Vec<u8>, manifest: &Manifest) -> Result<TypedModel> {
+fn typed_from_onnx(onnx: Vec<u8>, manifest: &Manifest) -> Result<TypedModel> {
     let shape = input_shape(&manifest.input);
     let not_onnx = |e: String| Error::Network(format!("not a readable ONNX model ({e})"));
     let mut proto = ModelProto::decode(onnx.as_slice()).map_err(|e| not_onnx(e.to_string()))?;
@@ -190,31 +202,29 @@ fn decluttered_from_onnx(onnx: Vec<u8>, manifest: &Manifest) -> Result<TypedMode
         }
     }
     model.set_input_fact(0, f32::fact(shape).into()).map_err(|e| Error::Network(describe(e)))?;
-    model.into_typed().and_then(|typed| typed.into_decluttered()).map_err(cannot_optimise)
+    model.into_typed().map_err(cannot_optimise)
 }
 
-/// Parse an NNEF tar (freed once parsed) and declutter it.
+/// Build the graph of a decoded NNEF tar.
 ///
-/// Decluttered again in full although it was decluttered before being written: NNEF states
-/// convolutions, pooling and padding with a batch axis and over all four axes, and only tract's
-/// graph-wide axis pass takes them back to the form its fast kernels run. Measured in Chromium
+/// `load` declutters it again in full although it was decluttered before being written: NNEF
+/// states convolutions, pooling and padding with a batch axis and over all four axes, and only
+/// tract's graph-wide axis pass takes them back to the form its fast kernels run. Measured in Chromium
 /// with the per-operator passes only: EfficientNet-Lite0 ran 25% slower per image and PNASNet's
 /// code generation took 1.2 s instead of 0.7 s.
-fn decluttered_from_nnef(tar: Vec<u8>, manifest: &Manifest) -> Result<TypedModel> {
+fn typed_from_nnef(tar: NnefStream, manifest: &Manifest) -> Result<TypedModel> {
     let not_nnef = |e: String| Error::Network(format!("not a readable NNEF network ({e})"));
-    // A tar header says "ustar" at byte 257; without it tract's reader reports header garbage.
-    if tar.get(257..262) != Some(b"ustar".as_slice()) {
-        return Err(not_nnef("not a tar archive".into()));
-    }
-    let typed = nnef_framework().model_for_read(&mut tar.as_slice()).map_err(|e| not_nnef(describe(e)))?;
-    drop(tar);
+    let framework = nnef_framework();
+    let proto = tar.finish(&framework).map_err(not_nnef)?;
+    let typed = framework.model_for_proto_model(&proto).map_err(|e| not_nnef(describe(e)))?;
+    drop(proto);
     check_one_input_one_output(typed.inputs.len(), typed.outputs.len())?;
     let declared = typed.input_fact(0).map_err(|e| Error::Network(describe(e)))?;
     let shape = input_shape(&manifest.input);
     if declared.datum_type != f32::datum_type() || declared.shape.as_concrete() != Some(&shape[..]) {
         return Err(wrong_input_shape(format!("{declared:?}"), manifest));
     }
-    typed.into_decluttered().map_err(cannot_optimise)
+    Ok(typed)
 }
 
 fn cannot_optimise(e: TractError) -> Error {

@@ -2,50 +2,105 @@
 //!
 //! The browser streams a download into this buffer chunk by chunk, so the bytes live once, in
 //! wasm memory, and the sha256 is ready when the last chunk lands (no second pass over hundreds
-//! of megabytes). Loading consumes it, so the bytes are freed as soon as they are decoded.
+//! of megabytes). An NNEF tar is not even kept as bytes: its tensors are decoded as they arrive
+//! (`nnef_stream`). Loading consumes the buffer, so the bytes are freed as soon as they are decoded.
 //!
 //! Or the digest is computed elsewhere (the browser's hashing worker, on another core, while this
 //! buffer only copies) and checked by the caller (`UnverifiedClassifier`).
 
 use sha2::{Digest, Sha256};
 
+#[cfg(feature = "engine")]
+use crate::nnef_stream::{looks_like_tar, NnefStream};
+
+/// Bytes of a download looked at before it is known whether it is a tar (one tar header).
+const SNIFF_BYTES: usize = 512;
+
 pub struct NetworkBytes {
-    bytes: Vec<u8>,
+    contents: Contents,
+    len: usize,
     /// None for bytes hashed elsewhere (`unhashed_with_capacity`).
     digest: Option<StreamDigest>,
 }
 
+enum Contents {
+    /// The first bytes of a streamed download, until there are enough to tell a tar (`capacity`:
+    /// the size announced for the whole).
+    Sniffing { first: Vec<u8>, capacity: usize },
+    Bytes(Vec<u8>),
+    /// A streamed NNEF tar, decoded as it arrives (`nnef_stream`).
+    #[cfg(feature = "engine")]
+    Nnef(Box<NnefStream>),
+}
+
+/// What a network file became: its bytes, or (an NNEF tar streamed in) the decoded archive.
+pub enum NetworkContents {
+    Bytes(Vec<u8>),
+    #[cfg(feature = "engine")]
+    Nnef(Box<NnefStream>),
+}
+
+impl NetworkContents {
+    /// The bytes, unless they were decoded on the way in.
+    pub fn into_bytes(self) -> Option<Vec<u8>> {
+        match self {
+            NetworkContents::Bytes(bytes) => Some(bytes),
+            #[cfg(feature = "engine")]
+            NetworkContents::Nnef(_) => None,
+        }
+    }
+}
+
 impl NetworkBytes {
-    /// An empty buffer with room for `capacity` bytes (the manifest's or the server's size).
+    /// An empty buffer for a streamed download of `capacity` bytes (the manifest's or the
+    /// server's size): room for them all is made once the first bytes show it is not an NNEF
+    /// tar, which is decoded as it streams instead.
     pub fn with_capacity(capacity: usize) -> NetworkBytes {
-        NetworkBytes { bytes: Vec::with_capacity(capacity), digest: Some(StreamDigest::default()) }
+        NetworkBytes::streamed(capacity, Some(StreamDigest::default()))
     }
 
-    /// The same, for bytes hashed elsewhere: only `into_bytes` gives them (`finish` reports an
+    /// The same, for bytes hashed elsewhere: only `into_contents` gives them (`finish` reports an
     /// empty digest, which matches no manifest).
     pub fn unhashed_with_capacity(capacity: usize) -> NetworkBytes {
-        NetworkBytes { bytes: Vec::with_capacity(capacity), digest: None }
+        NetworkBytes::streamed(capacity, None)
     }
 
-    /// Bytes read in one piece (native file reads).
+    fn streamed(capacity: usize, digest: Option<StreamDigest>) -> NetworkBytes {
+        let first = Vec::with_capacity(SNIFF_BYTES);
+        NetworkBytes { contents: Contents::Sniffing { first, capacity }, len: 0, digest }
+    }
+
+    /// Bytes read in one piece (native file reads): kept as they are.
     pub fn from_vec(bytes: Vec<u8>) -> NetworkBytes {
         let digest = Some(StreamDigest::of(&bytes));
-        NetworkBytes { bytes, digest }
+        NetworkBytes { len: bytes.len(), contents: Contents::Bytes(bytes), digest }
     }
 
     pub fn push(&mut self, chunk: &[u8]) {
         if let Some(stream) = &mut self.digest {
             stream.push(chunk);
         }
-        self.bytes.extend_from_slice(chunk);
+        self.len += chunk.len();
+        match &mut self.contents {
+            Contents::Sniffing { first, capacity } => {
+                first.extend_from_slice(chunk);
+                if first.len() >= SNIFF_BYTES {
+                    let (first, capacity) = (std::mem::take(first), *capacity);
+                    self.contents = Contents::decided(first, capacity);
+                }
+            }
+            Contents::Bytes(bytes) => bytes.extend_from_slice(chunk),
+            #[cfg(feature = "engine")]
+            Contents::Nnef(stream) => stream.push(chunk),
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.bytes.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
+        self.len == 0
     }
 
     /// sha256 (lowercase hex) of the bytes so far; empty for an unhashed buffer.
@@ -53,15 +108,35 @@ impl NetworkBytes {
         self.digest.as_ref().map(StreamDigest::hex).unwrap_or_default()
     }
 
-    /// The bytes alone, for a caller that checks their digest itself (`UnverifiedClassifier`).
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.bytes
+    /// The contents alone, for a caller that checks their digest itself (`UnverifiedClassifier`).
+    pub fn into_contents(self) -> NetworkContents {
+        match self.contents {
+            Contents::Sniffing { first, .. } => NetworkContents::Bytes(first),
+            Contents::Bytes(bytes) => NetworkContents::Bytes(bytes),
+            #[cfg(feature = "engine")]
+            Contents::Nnef(stream) => NetworkContents::Nnef(stream),
+        }
     }
 
-    /// The bytes and their sha256 (lowercase hex; empty for an unhashed buffer).
-    pub fn finish(self) -> (Vec<u8>, String) {
-        let digest = self.digest.map(|mut stream| stream.finish()).unwrap_or_default();
-        (self.bytes, digest)
+    /// The contents and the sha256 of the bytes (lowercase hex; empty for an unhashed buffer).
+    pub fn finish(mut self) -> (NetworkContents, String) {
+        let digest = self.digest.take().map(|mut stream| stream.finish()).unwrap_or_default();
+        (self.into_contents(), digest)
+    }
+}
+
+impl Contents {
+    /// Bytes from now on, or the start of an NNEF stream, by what the first bytes are.
+    fn decided(first: Vec<u8>, capacity: usize) -> Contents {
+        #[cfg(feature = "engine")]
+        if looks_like_tar(&first) {
+            let mut stream = Box::<NnefStream>::default();
+            stream.push(&first);
+            return Contents::Nnef(stream);
+        }
+        let mut bytes = Vec::with_capacity(capacity.max(first.len()));
+        bytes.extend_from_slice(&first);
+        Contents::Bytes(bytes)
     }
 }
 
@@ -105,8 +180,8 @@ mod tests {
         for piece in data.chunks(4093) {
             chunked.push(piece);
         }
-        let (bytes, digest) = chunked.finish();
-        assert_eq!(bytes, data);
+        let (contents, digest) = chunked.finish();
+        assert_eq!(contents.into_bytes().unwrap(), data);
         let mut partial = NetworkBytes::with_capacity(0);
         partial.push(&data[..10]);
         assert_eq!(partial.sha256_hex(), NetworkBytes::from_vec(data[..10].to_vec()).finish().1);
@@ -131,6 +206,6 @@ mod tests {
         let digest = stream.finish();
         assert_eq!(digest, expected);
         assert_ne!(stream.finish(), expected, "finish starts over");
-        assert_eq!(unhashed.into_bytes(), data);
+        assert_eq!(unhashed.into_contents().into_bytes().unwrap(), data);
     }
 }

@@ -6,11 +6,11 @@ mod common;
 use common::*;
 use image_classifier::error::Error;
 use image_classifier::topk::{class_probabilities, top_k};
-use image_classifier::{Bundle, Classifier, NetworkBytes};
+use image_classifier::{Bundle, Classifier, NetworkBytes, NetworkContents};
 
 fn default_bundle() -> (Bundle, Vec<u8>) {
     let (bundle, network) = Bundle::read_dir(&root().join(MODEL)).expect("build the bundle first: make model");
-    (bundle, network.into_bytes())
+    (bundle, network.into_contents().into_bytes().unwrap())
 }
 
 fn top1(classifier: &Classifier) -> usize {
@@ -27,7 +27,7 @@ fn unverified_classifier_is_usable_only_with_the_manifests_digest() {
     assert_eq!(actual, bundle.manifest.network.sha256);
 
     let wrong = "0".repeat(64);
-    match Classifier::new_unverified(bundle.clone(), bytes.clone()).unwrap().verify(wrong.clone()) {
+    match Classifier::new_unverified(bundle.clone(), NetworkContents::Bytes(bytes.clone())).unwrap().verify(wrong.clone()) {
         Err(Error::Integrity { expected, actual }) => {
             assert_eq!(expected, bundle.manifest.network.sha256);
             assert_eq!(actual, wrong);
@@ -35,7 +35,7 @@ fn unverified_classifier_is_usable_only_with_the_manifests_digest() {
         Err(e) => panic!("expected an integrity error, got {e}"),
         Ok(_) => panic!("a wrong digest was accepted"),
     }
-    let classifier = Classifier::new_unverified(bundle, bytes).unwrap().verify(actual).unwrap();
+    let classifier = Classifier::new_unverified(bundle, NetworkContents::Bytes(bytes)).unwrap().verify(actual).unwrap();
     assert_eq!(top1(&classifier), 249);
 }
 

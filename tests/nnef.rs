@@ -5,10 +5,10 @@ mod common;
 
 use common::*;
 use image_classifier::network::{Network, TRACT_VERSION};
-use image_classifier::{Bundle, NetworkBytes};
+use image_classifier::{Bundle, NetworkBytes, NetworkContents};
 
 /// The NNEF bundle and the ONNX bundle it says it was converted from (`<id>-nnef` of `<id>`).
-fn pair(model: &str, how_to_build: &str) -> (image_classifier::Classifier, Bundle, Vec<u8>) {
+fn pair(model: &str, how_to_build: &str) -> (image_classifier::Classifier, Bundle, NetworkContents) {
     let nnef = load(&root().join("models").join(format!("{model}-nnef")), how_to_build);
     let (onnx_bundle, onnx) = Bundle::read_dir(&root().join("models").join(model)).unwrap();
     let onnx = onnx_bundle.verify_network(onnx).unwrap();
@@ -17,7 +17,7 @@ fn pair(model: &str, how_to_build: &str) -> (image_classifier::Classifier, Bundl
 
 /// Converting again gives the same bytes (the conversion is deterministic and the bundle is
 /// up to date), and the manifest names the source network.
-fn check_conversion(nnef: &image_classifier::Classifier, onnx_bundle: &Bundle, onnx: Vec<u8>) {
+fn check_conversion(nnef: &image_classifier::Classifier, onnx_bundle: &Bundle, onnx: NetworkContents) {
     let converted = Network::onnx_to_nnef(onnx, &onnx_bundle.manifest).unwrap();
     let (_, sha256) = NetworkBytes::from_vec(converted).finish();
     assert_eq!(nnef.bundle.manifest.network.sha256, sha256, "the NNEF bundle is out of date (make model pnasnet)");
@@ -52,4 +52,24 @@ fn tract_version_is_the_locked_one() {
     let lock = std::fs::read_to_string(root().join("Cargo.lock")).unwrap();
     let locked = lock.split("name = \"tract-core\"\nversion = \"").nth(1).and_then(|rest| rest.split('"').next());
     assert_eq!(locked, Some(TRACT_VERSION));
+}
+
+/// Streamed in chunks (what the browser does), an NNEF bundle is decoded on the way in and gives
+/// the same outputs as when read whole.
+#[test]
+fn streamed_nnef_classifies_like_the_whole_file() {
+    let dir = root().join("models/efficientnet-lite0-nnef");
+    let whole = load(&dir, "make model");
+    let (bundle, network) = Bundle::read_dir(&dir).unwrap();
+    let bytes = bundle.verify_network(network).unwrap().into_bytes().unwrap();
+    let mut streamed = NetworkBytes::with_capacity(bytes.len());
+    for chunk in bytes.chunks(65_521) {
+        streamed.push(chunk);
+    }
+    let sha256 = streamed.sha256_hex();
+    let contents = streamed.into_contents();
+    assert!(matches!(contents, NetworkContents::Nnef(_)), "a tar is decoded as it streams");
+    let streamed = image_classifier::Classifier::new_unverified(bundle, contents).unwrap().verify(sha256).unwrap();
+    let (rgba, w, h) = decode_rgba(&root().join("tests/photos/dog.jpg"));
+    assert_eq!(streamed.outputs(&rgba, w, h).unwrap(), whole.outputs(&rgba, w, h).unwrap());
 }

@@ -10,7 +10,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use image_classifier::manifest::NetworkFormat;
 use image_classifier::network::{Network, TRACT_VERSION};
-use image_classifier::{Bundle, NetworkBytes};
+use image_classifier::network_bytes::StreamDigest;
+use image_classifier::Bundle;
 
 const NETWORK_FILE: &str = "model.nnef.tar";
 
@@ -42,7 +43,7 @@ fn convert(source: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> 
         return Err(format!("{} is not an ONNX bundle", source.display()).into());
     }
     let tar = Network::onnx_to_nnef(bundle.verify_network(network)?, &manifest)?;
-    let (tar, sha256) = NetworkBytes::from_vec(tar).finish();
+    let sha256 = StreamDigest::of(&tar).finish();
     manifest.network.sha256 = sha256;
     manifest.network.file = NETWORK_FILE.into();
     manifest.network.format = NetworkFormat::Nnef;

@@ -94,8 +94,8 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
 }
 
 /// The network file, downloaded straight into wasm memory: `new NetworkBuffer(expectedBytes)`,
-/// then `push(chunk)` for each chunk of the response body. Hashes as it goes (or not:
-/// `NetworkBuffer.unhashed`).
+/// then `push(chunk)` for each chunk of the response body (an NNEF tar goes straight into its
+/// tensors). Hashes as it goes (or not: `NetworkBuffer.unhashed`).
 #[wasm_bindgen]
 pub struct NetworkBuffer {
     inner: NetworkBytes,
@@ -144,7 +144,7 @@ impl UnverifiedClassifier {
     #[wasm_bindgen(constructor)]
     pub fn new(manifest_json: &str, labels_json: &str, network: NetworkBuffer) -> Result<UnverifiedClassifier, JsError> {
         let bundle = Bundle::from_json(manifest_json, labels_json).map_err(js_error)?;
-        let inner = crate::Classifier::new_unverified(bundle, network.inner.into_bytes()).map_err(js_error)?;
+        let inner = crate::Classifier::new_unverified(bundle, network.inner.into_contents()).map_err(js_error)?;
         Ok(UnverifiedClassifier { inner })
     }
 

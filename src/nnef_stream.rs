@@ -53,9 +53,9 @@ enum Sink {
     Skip,
     /// An entry read whole (not a tensor, a GNU long name, pax records).
     Whole(Vec<u8>, Whole),
-    /// A `.dat` tensor file: its header, then its data straight into the tensor (or, for item
-    /// types other than plain floats and integers, whole: `Whole::Tensor`).
-    TensorHeader(Vec<u8>),
+    /// A `.dat` tensor file (of `entry_size` bytes): its header, then its data straight into the
+    /// tensor (or, for item types other than plain floats and integers, whole: `Whole::Tensor`).
+    TensorHeader { header: Vec<u8>, entry_size: u64 },
     TensorData { tensor: Tensor, written: usize },
 }
 
@@ -114,7 +114,8 @@ impl NnefStream {
                 used
             }
             State::Entry { sink, left, padding, .. } => {
-                let used = if *left > 0 { *left } else { *padding }.min(chunk.len() as u64) as usize;
+                let wanted = if *left > 0 { *left } else { *padding };
+                let used = wanted.min(chunk.len() as u64) as usize;
                 if *left > 0 {
                     sink.take(&chunk[..used]);
                     *left -= used as u64;
@@ -159,7 +160,7 @@ impl NnefStream {
             // Directories, links; hidden files (tract's reader skips them too).
             Sink::Skip
         } else if path.ends_with(".dat") {
-            Sink::TensorHeader(Vec::with_capacity(TENSOR_HEADER))
+            Sink::TensorHeader { header: Vec::with_capacity(TENSOR_HEADER), entry_size: size }
         } else {
             Sink::Whole(vec![], Whole::File)
         };
@@ -185,7 +186,7 @@ impl NnefStream {
             }
             Sink::Whole(bytes, Whole::Pax) => self.next_name = pax_path(&bytes),
             // (A whole header has become TensorData or Whole::Tensor.)
-            Sink::TensorHeader(_) => return Err(format!("tensor file {path} is cut short")),
+            Sink::TensorHeader { .. } => return Err(format!("tensor file {path} is cut short")),
             Sink::Whole(bytes, Whole::Tensor) => {
                 // Not a plain tensor: tract's reader, on the whole file.
                 let tensor = tract_nnef::tensors::read_tensor(bytes.as_slice())
@@ -246,19 +247,19 @@ impl NnefStream {
 impl Sink {
     /// The entry's next `data` bytes.
     fn take(&mut self, mut data: &[u8]) {
-        if let Sink::TensorHeader(header) = self {
+        if let Sink::TensorHeader { header, entry_size } = self {
             let used = (TENSOR_HEADER - header.len()).min(data.len());
             header.extend_from_slice(&data[..used]);
             data = &data[used..];
             if header.len() == TENSOR_HEADER {
-                *self = match plain_tensor_for(header) {
+                *self = match plain_tensor_for(header, *entry_size) {
                     Some(tensor) => Sink::TensorData { tensor, written: 0 },
                     None => Sink::Whole(std::mem::take(header), Whole::Tensor),
                 };
             }
         }
         match self {
-            Sink::Skip | Sink::TensorHeader(_) => {}
+            Sink::Skip | Sink::TensorHeader { .. } => {}
             Sink::Whole(bytes, _) => bytes.extend_from_slice(data),
             Sink::TensorData { tensor, written } => {
                 let target = tensor.as_bytes_mut();
@@ -280,9 +281,10 @@ fn tensor_data_bytes(header: &[u8]) -> usize {
 }
 
 /// An uninitialised tensor for a header of a plain float or integer tensor (the NNEF spec's item
-/// types 0-4, little-endian, whole bytes per item) whose data size matches its shape; None for
+/// types 0-4, little-endian, whole bytes per item) whose data size matches its shape and fits in
+/// its file of `entry_size` bytes (so a damaged header cannot ask for gigabytes); None for
 /// anything else, which tract's reader then decodes (or reports).
-fn plain_tensor_for(header: &[u8]) -> Option<Tensor> {
+fn plain_tensor_for(header: &[u8], entry_size: u64) -> Option<Tensor> {
     let (magic, rank, bits) = (&header[0..2], u32_at(header, 8) as usize, u32_at(header, 44));
     let item_type = u16::from_le_bytes([header[48], header[49]]);
     let vendor = u16::from_le_bytes([header[50], header[51]]);
@@ -305,7 +307,7 @@ fn plain_tensor_for(header: &[u8]) -> Option<Tensor> {
     };
     let shape: Vec<usize> = (0..rank).map(|i| u32_at(header, 12 + 4 * i) as usize).collect();
     let bytes = shape.iter().try_fold(dt.size_of(), |acc, &d| acc.checked_mul(d))?;
-    if bytes != tensor_data_bytes(header) {
+    if bytes != tensor_data_bytes(header) || (TENSOR_HEADER + bytes) as u64 > entry_size {
         return None;
     }
     // Safety: every byte is written from the archive before the tensor is used; `end_entry`
@@ -407,5 +409,13 @@ mod tests {
         let mut damaged = tar.clone();
         damaged[10] ^= 1; // in the first header's name
         assert!(decode(&damaged, 1000).unwrap_err().contains("checksum"));
+        // A tensor header that asks for more data than its file holds (8x5 floats -> 800x5).
+        let mut greedy = tar.clone();
+        let headers = (0..greedy.len() - 52).filter(|&i| greedy[i..i + 4] == [0x4e, 0xef, 1, 0]);
+        let at = headers.into_iter().find(|&i| u32_at(&greedy[i..], 44) == 32).unwrap(); // the f32 one
+        assert_eq!(u32_at(&greedy[at..], 12), 8);
+        greedy[at + 12..at + 16].copy_from_slice(&800u32.to_le_bytes());
+        greedy[at + 4..at + 8].copy_from_slice(&(800u32 * 5 * 4).to_le_bytes());
+        assert!(decode(&greedy, 4096).unwrap_err().starts_with("tensor file"));
     }
 }

@@ -209,15 +209,14 @@ fn typed_from_onnx(onnx: Vec<u8>, manifest: &Manifest) -> Result<TypedModel> {
 ///
 /// `load` declutters it again in full although it was decluttered before being written: NNEF
 /// states convolutions, pooling and padding with a batch axis and over all four axes, and only
-/// tract's graph-wide axis pass takes them back to the form its fast kernels run. Measured in Chromium
-/// with the per-operator passes only: EfficientNet-Lite0 ran 25% slower per image and PNASNet's
+/// tract's graph-wide axis pass takes them back to the form its fast kernels run. Measured in
+/// Chromium with the per-operator passes only: EfficientNet-Lite0 ran 25% slower per image and PNASNet's
 /// code generation took 1.2 s instead of 0.7 s.
 fn typed_from_nnef(tar: NnefStream, manifest: &Manifest) -> Result<TypedModel> {
     let not_nnef = |e: String| Error::Network(format!("not a readable NNEF network ({e})"));
     let framework = nnef_framework();
     let proto = tar.finish(&framework).map_err(not_nnef)?;
     let typed = framework.model_for_proto_model(&proto).map_err(|e| not_nnef(describe(e)))?;
-    drop(proto);
     check_one_input_one_output(typed.inputs.len(), typed.outputs.len())?;
     let declared = typed.input_fact(0).map_err(|e| Error::Network(describe(e)))?;
     let shape = input_shape(&manifest.input);

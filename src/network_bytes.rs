@@ -27,13 +27,11 @@ enum Contents {
     /// The first bytes of a streamed download, until there are enough to tell a tar (`capacity`:
     /// the size announced for the whole).
     Sniffing { first: Vec<u8>, capacity: usize },
-    Bytes(Vec<u8>),
-    /// A streamed NNEF tar, decoded as it arrives (`nnef_stream`).
-    #[cfg(feature = "engine")]
-    Nnef(Box<NnefStream>),
+    Decided(NetworkContents),
 }
 
-/// What a network file became: its bytes, or (an NNEF tar streamed in) the decoded archive.
+/// What a network file became: its bytes, or (an NNEF tar streamed in) the archive decoded as it
+/// arrived (`nnef_stream`).
 pub enum NetworkContents {
     Bytes(Vec<u8>),
     #[cfg(feature = "engine")]
@@ -73,7 +71,7 @@ impl NetworkBytes {
     /// Bytes read in one piece (native file reads): kept as they are.
     pub fn from_vec(bytes: Vec<u8>) -> NetworkBytes {
         let digest = Some(StreamDigest::of(&bytes));
-        NetworkBytes { len: bytes.len(), contents: Contents::Bytes(bytes), digest }
+        NetworkBytes { len: bytes.len(), contents: Contents::Decided(NetworkContents::Bytes(bytes)), digest }
     }
 
     pub fn push(&mut self, chunk: &[u8]) {
@@ -89,9 +87,9 @@ impl NetworkBytes {
                     self.contents = Contents::decided(first, capacity);
                 }
             }
-            Contents::Bytes(bytes) => bytes.extend_from_slice(chunk),
+            Contents::Decided(NetworkContents::Bytes(bytes)) => bytes.extend_from_slice(chunk),
             #[cfg(feature = "engine")]
-            Contents::Nnef(stream) => stream.push(chunk),
+            Contents::Decided(NetworkContents::Nnef(stream)) => stream.push(chunk),
         }
     }
 
@@ -112,9 +110,7 @@ impl NetworkBytes {
     pub fn into_contents(self) -> NetworkContents {
         match self.contents {
             Contents::Sniffing { first, .. } => NetworkContents::Bytes(first),
-            Contents::Bytes(bytes) => NetworkContents::Bytes(bytes),
-            #[cfg(feature = "engine")]
-            Contents::Nnef(stream) => NetworkContents::Nnef(stream),
+            Contents::Decided(contents) => contents,
         }
     }
 
@@ -132,11 +128,11 @@ impl Contents {
         if looks_like_tar(&first) {
             let mut stream = Box::<NnefStream>::default();
             stream.push(&first);
-            return Contents::Nnef(stream);
+            return Contents::Decided(NetworkContents::Nnef(stream));
         }
         let mut bytes = Vec::with_capacity(capacity.max(first.len()));
         bytes.extend_from_slice(&first);
-        Contents::Bytes(bytes)
+        Contents::Decided(NetworkContents::Bytes(bytes))
     }
 }
 

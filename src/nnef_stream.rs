@@ -229,10 +229,9 @@ impl NnefStream {
                 return Err(format!("{path}: archives holding sub-models are not supported"));
             }
             let Some((id, resource)) = load_resource(framework, &path, &bytes)? else { continue };
+            // (Tensor files never get here: every `.dat` entry goes to a tensor sink.)
             if let Some(quant) = resource.downcast_ref::<HashMap<String, QuantFormat>>() {
                 quantization = Some(quant.iter().map(|(k, v)| (Identifier(k.clone()), v.clone())).collect());
-            } else if let Ok(tensor) = resource.clone().downcast_arc::<Tensor>() {
-                self.tensors.insert(Identifier::from(&*id), tensor);
             } else {
                 resources.insert(id, resource);
             }

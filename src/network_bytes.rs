@@ -126,14 +126,31 @@ impl Contents {
     fn decided(first: Vec<u8>, capacity: usize) -> Contents {
         #[cfg(feature = "engine")]
         if looks_like_tar(&first) {
+            reserve_heap(capacity);
             let mut stream = Box::<NnefStream>::default();
             stream.push(&first);
             return Contents::Decided(NetworkContents::Nnef(stream));
         }
-        let mut bytes = Vec::with_capacity(capacity.max(first.len()));
+        let mut bytes = Vec::new();
+        // Room for the whole download at once; if a wrong size was announced and that much
+        // cannot be had, the bytes get room as they arrive instead.
+        let _ = bytes.try_reserve_exact(capacity.max(first.len()));
         bytes.extend_from_slice(&first);
         Contents::Decided(NetworkContents::Bytes(bytes))
     }
+}
+
+/// Grows the heap once to hold `bytes` more, for a download decoded into many allocations (an
+/// NNEF tar: one per tensor). In wasm each allocation past the end of memory grows it by just what
+/// that one needs, and a thousand small grows of linear memory cost more than one large one.
+/// (Natively the allocator maps and unmaps the block, which costs next to nothing.)
+#[cfg(feature = "engine")]
+fn reserve_heap(bytes: usize) {
+    let mut block = Vec::<u8>::new();
+    // A size that cannot be had (a wrong size announced) is no error: the tensors come one by one.
+    let _ = block.try_reserve_exact(bytes);
+    // black_box: an allocation nothing uses is otherwise removed by the optimiser.
+    drop(std::hint::black_box(block));
 }
 
 /// sha256 of a stream of chunks: `NetworkBytes`'s, and the browser's hashing worker's
@@ -203,5 +220,15 @@ mod tests {
         assert_eq!(digest, expected);
         assert_ne!(stream.finish(), expected, "finish starts over");
         assert_eq!(unhashed.into_contents().into_bytes().unwrap(), data);
+    }
+
+    #[test]
+    fn a_size_announced_wrongly_is_not_a_crash() {
+        let data: Vec<u8> = (0..3_000u32).map(|i| (i * 17 % 251) as u8).collect();
+        let mut buffer = NetworkBytes::with_capacity(usize::MAX / 4); // more than any machine has
+        for piece in data.chunks(700) {
+            buffer.push(piece);
+        }
+        assert_eq!(buffer.finish().0.into_bytes().unwrap(), data);
     }
 }

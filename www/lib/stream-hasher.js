@@ -1,7 +1,9 @@
 // The sha256 of a download, computed in a worker of its own (hashing-worker.js) while the
 // engine's worker only copies the bytes into wasm memory: on a fast link or a cached load,
-// hashing 344 MB took about 1 s on the engine's thread, now on another core. Chunks are
-// transferred, not copied, so push each one after the engine has its copy.
+// hashing 344 MB in wasm took about 1 s on the engine's thread; the hashing worker gathers the
+// chunks and hashes them with WebCrypto once the last has come (wasm where there is no
+// WebCrypto), while the engine prepares the model. Chunks are transferred, not copied, so push
+// each one after the engine has its copy.
 
 export class StreamHasher {
   constructor() {
@@ -25,8 +27,9 @@ export class StreamHasher {
     answer?.(sha256);
   }
 
-  start() {
-    if (!this.broken) this.worker.postMessage({ type: 'start' });
+  // `expectedBytes`: the announced size, if known (0 if not).
+  start(expectedBytes) {
+    if (!this.broken) this.worker.postMessage({ type: 'start', expectedBytes });
   }
 
   push(chunk) {

@@ -156,8 +156,8 @@ const HANDLERS = {
 // The classifier of a download, or null if the network's digest is not the manifest's (or never
 // came). Bytes hashed here are checked before they are parsed; on the last try the Classifier
 // reports a mismatch. Bytes the hashing worker hashes are parsed and optimised while it finishes
-// on another core (on loopback its digest of PNASNet's 344 MB came 0.1-0.3 s after the last
-// chunk), then checked.
+// on another core (WebCrypto's digest of PNASNet's 344 MB takes ~0.4 s after the last chunk,
+// preparing it ~0.9 s), then checked.
 async function build({ manifest, manifestText, labelsText, network, sha256, hashedHere }, { lastTry = false } = {}) {
   const { Classifier, UnverifiedClassifier } = engine.module;
   const expected = manifest.network?.sha256;
@@ -206,7 +206,7 @@ async function download(starting, url, id, { reload = false, hashHere = false } 
   };
   const makeSink = (expectedBytes) => {
     hashing = hashHere || !hasher || hasher.broken ? null : hasher;
-    hashing?.start();
+    hashing?.start(expectedBytes);
     ready = starting.then(({ module: { NetworkBuffer } }) => {
       buffer = hashing ? NetworkBuffer.unhashed(expectedBytes) : new NetworkBuffer(expectedBytes);
       waiting.forEach(copyIn);

@@ -1,6 +1,7 @@
 // fetchBundle's streaming contract, in Node (no browser needed): chunks reach the sink in order,
 // and a sink that answers a push with a promise pauses the reading until it settles (the worker
-// does so while its engine is still starting, to bound what waits in JS memory).
+// does so while its engine is still starting, to bound what waits in JS memory). The labels are
+// fetched while the network downloads; labels that fail stop that download.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,16 +11,23 @@ const CHUNKS = 6;
 const CHUNK = 1000;
 
 // A bundle served from memory; `pulled` counts the network chunks the reader has asked for.
-function fakeServer() {
+// `labelsStatus`: the labels' HTTP status; `chunkDelayMs`: time to produce each network chunk.
+// Like fetch, an aborted request's body errors.
+function fakeServer({ labelsStatus = 200, chunkDelayMs = 0 } = {}) {
   const served = { pulled: 0 };
   const manifest = JSON.stringify({ labels: 'labels.json', network: { file: 'model.onnx', bytes: CHUNKS * CHUNK } });
   globalThis.self = { location: { href: 'http://test.invalid/' } };
-  globalThis.fetch = async (url) => {
+  globalThis.fetch = async (url, { signal } = {}) => {
     const name = String(url).split('/').pop();
     if (name === 'model.json') return new Response(manifest);
-    if (name === 'labels.json') return new Response('[]');
+    if (name === 'labels.json') {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return new Response('[]', { status: labelsStatus });
+    }
     const body = new ReadableStream({
-      pull(controller) {
+      async pull(controller) {
+        await new Promise((resolve) => setTimeout(resolve, chunkDelayMs));
+        if (signal?.aborted) return controller.error(new DOMException('the request was aborted', 'AbortError'));
         if (served.pulled === CHUNKS) return controller.close();
         controller.enqueue(new Uint8Array(CHUNK).fill(served.pulled));
         served.pulled += 1;
@@ -60,4 +68,15 @@ test('a sink that returns a promise pauses the download until it settles', async
   release();
   await done;
   assert.deepEqual(received, [0, 1, 2, 3, 4, 5]);
+});
+
+test('labels that fail stop the network download, and their error is the one reported', async () => {
+  const served = fakeServer({ labelsStatus: 404, chunkDelayMs: 15 });
+  let pushed = 0;
+  await assert.rejects(
+    fetchBundle('models/x', () => ({ push: () => void pushed++ })),
+    /cannot download http:\/\/test.invalid\/models\/x\/labels.json: HTTP 404/,
+  );
+  assert.ok(pushed < CHUNKS, `the download went on after the labels failed (${pushed} chunks)`);
+  assert.ok(served.pulled < CHUNKS);
 });

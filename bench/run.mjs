@@ -186,7 +186,7 @@ const rows = results.map(
 const table = [
   `${env.cpu}, ${env.cores} cores, ${env.browser}, ${env.date.slice(0, 10)}; medians over ${ROUNDS} interleaved rounds of ${RUNS} runs (after the first result and ${WARMUP} untimed runs).`,
   'Ratios are onnxruntime-web / ours: above 1 means this product is faster. Load: request to ready to run',
-  '(ours hashes the network while it downloads); prepare: network bytes in memory to ready. Each round',
+  '(ours copies the network into wasm memory as it downloads); prepare: network bytes in memory to ready. Each round',
   'runs on a fresh page, so both loads include starting the engine.',
   '',
   '| model | network MB | threads | ours ms (median / p90) | onnxruntime-web ms (median / p90) | speed ratio | ours load ms | ort load ms | load ratio | prepare ms (ours / ort) | prepare ratio | first result ms (ours / ort) | ours peak MB |',

@@ -41,8 +41,8 @@ static RUN_CHANGED: Condvar = Condvar::new();
 /// split's share as soon as it is offered, instead of sleeping between operators and being
 /// woken for every one of them (EfficientNet-Lite0 splits about 70 operators per run, each a
 /// fraction of a millisecond of work). Measured in Chromium (2 cores, the two builds in one page,
-/// alternated, medians of 15-run medians): EfficientNet-Lite0 21.1 -> 19.5 ms per run (16
-/// rounds), PNASNet 0.92 -> 0.78 s (6 rounds).
+/// alternated, medians of 16 rounds of 15-run medians): EfficientNet-Lite0 20.7 -> 19.3 ms per
+/// run; PNASNet unchanged (0.75 s).
 ///
 /// A panic on a pool thread (a bug, or memory running out) traps that Web Worker, whose error
 /// the waiting worker cannot see; so the wait also ends when the panic hook reports one, and the

@@ -59,6 +59,12 @@ const networkFile = (model) => {
   return existsSync(manifest) && path.join(ROOT, 'models', model, JSON.parse(readFileSync(manifest, 'utf8')).network.file);
 };
 
+// Whether a load-only section (link, repeat visits) can run `model`: its network and crop exist.
+const loadable = (model) => {
+  const crop = cropFor(model);
+  return [networkFile(model), crop && path.join(ROOT, crop)].every((f) => f && existsSync(f));
+};
+
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -71,8 +77,9 @@ const browser = await launch();
 
 // A fresh page per round: onnxruntime-web starts its runtime (and fixes its thread count) once
 // per page, ours starts a worker per load; on a fresh page both loads include starting up.
-async function benchPage(linkMbps = 0) {
-  const page = await browser.newPage();
+// `from`: the browser (a fresh context per page) or a persistent context (repeat visits).
+async function benchPage(linkMbps = 0, from = browser) {
+  const page = await from.newPage();
   page.on('pageerror', (e) => console.error('pageerror', e.message));
   if (linkMbps) {
     const cdp = await page.context().newCDPSession(page);
@@ -154,7 +161,7 @@ for (const model of values.models.split(',')) {
 const linkResults = [];
 for (const model of LINK_MBPS ? values['link-models'].split(',') : []) {
   const crop = cropFor(model);
-  if (![networkFile(model), crop && path.join(ROOT, crop)].every((f) => f && existsSync(f))) continue;
+  if (!loadable(model)) continue;
   const loads = { ours: [], ort: [] };
   for (let r = 0; r < ROUNDS; r++) {
     const page = await benchPage(LINK_MBPS);
@@ -178,10 +185,7 @@ for (const model of LINK_MBPS ? values['link-models'].split(',') : []) {
 
 // Repeat visits: the same two engines, one thread, in one profile (see the top of this file).
 const visitResults = [];
-const visitModels = values['visit-models'].split(',').filter((model) => {
-  const crop = cropFor(model);
-  return [networkFile(model), crop && path.join(ROOT, crop)].every((f) => f && existsSync(f));
-});
+const visitModels = values['visit-models'].split(',').filter(loadable);
 if (visitModels.length) {
   const { context, close } = await launchWithProfile();
   try {
@@ -190,10 +194,7 @@ if (visitModels.length) {
       // Round -1 is each engine's first visit, which fills the cache; it is not counted.
       for (let r = -1; r < ROUNDS; r++) {
         for (const engine of r % 2 === 0 ? ['ours', 'ort'] : ['ort', 'ours']) {
-          const page = await context.newPage();
-          page.on('pageerror', (e) => console.error('pageerror', e.message));
-          await page.goto(`${server.url}bench/bench.html`);
-          await page.waitForFunction(() => window.benchReady);
+          const page = await benchPage(0, context);
           const bundle = engine === 'ours' ? `/models/${model}` : ortBundleFor(model);
           const args = { bundle, crop: `/${cropFor(model)}`, runs: 0, threads: 1 };
           const res = await page.evaluate(({ engine, args }) => window.bench[engine](args), { engine, args });

@@ -79,15 +79,12 @@ pub fn run_on_pool(run: &mut (dyn FnMut() + Send)) {
             panic!("a thread of the pool crashed during the run");
         }
         if done.load(SeqCst) {
-            drop(state);
             // The spinners leave as soon as they see `done` (after the share they run, if any).
-            while SPINNING.load(SeqCst) != 0 {
-                if PANICKED.load(SeqCst) {
-                    panic!("a thread of the pool crashed during the run");
-                }
-                std::hint::spin_loop();
+            if SPINNING.load(SeqCst) == 0 {
+                return;
             }
-            return;
+            std::hint::spin_loop();
+            continue;
         }
         // The timeout covers a panic hook's notification that raced with this check (the hook
         // does not take the lock: the panicking thread may hold it).

@@ -17,8 +17,10 @@ const startWasm = () =>
     return new Sha256Stream();
   }));
 
+const sayNotStarted = (err) => self.postMessage({ error: `the hasher did not start (${err?.message ?? err})` });
+
 const native = !!globalThis.crypto?.subtle;
-if (!native) startWasm().catch((err) => self.postMessage({ error: `the hasher did not start (${err?.message ?? err})` }));
+if (!native) startWasm().catch(sayNotStarted);
 
 let gatherer = null; // NativeGatherer of the current stream, or null when the wasm hasher hashes it
 let failure = null; // what went wrong in the current stream, said when it finishes
@@ -77,7 +79,7 @@ async function withWasm(use, answer = false) {
   try {
     stream = await startWasm();
   } catch (err) {
-    if (answer) self.postMessage({ error: `the hasher did not start (${err?.message ?? err})` });
+    if (answer) sayNotStarted(err);
     return;
   }
   use(stream);

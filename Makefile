@@ -95,9 +95,9 @@ wasm-tools:
 # pkg/: the JS package. The SIMD128 wasm build (see src/wasm/mod.rs for the API it exports) plus the
 # library modules from www/lib/ (public API, worker, package.json, TypeScript types).
 pkg: wasm-tools
-	RUSTFLAGS="-C target-feature=+simd128" cargo build --release --locked --lib --target $(WASM_TARGET)
+	RUSTFLAGS="-C target-feature=+simd128" cargo build --profile wasm --locked --lib --target $(WASM_TARGET)
 	$(CARGO_BIN)/wasm-bindgen --target web --remove-name-section --out-dir pkg --out-name engine \
-	  target/$(WASM_TARGET)/release/image_classifier.wasm
+	  target/$(WASM_TARGET)/wasm/image_classifier.wasm
 	rm -f pkg/.gitignore
 	cp www/lib/* pkg/
 
@@ -112,11 +112,11 @@ pkg-hasher: wasm-tools
 # pkg/relaxed/: SIMD128 plus relaxed SIMD (tract's kernels use fused multiply-add), for browsers
 # that validate relaxed-SIMD code (feature-detected by the worker).
 pkg-relaxed: wasm-tools
-	RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" cargo build --release --locked --lib \
+	RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" cargo build --profile wasm --locked --lib \
 	  --target $(WASM_TARGET) --target-dir target/relaxed
 	rm -rf pkg/relaxed
 	$(CARGO_BIN)/wasm-bindgen --target web --remove-name-section --out-dir pkg/relaxed --out-name engine \
-	  target/relaxed/$(WASM_TARGET)/release/image_classifier.wasm
+	  target/relaxed/$(WASM_TARGET)/wasm/image_classifier.wasm
 
 # pkg/threads/: the multi-threaded build (with relaxed SIMD), used when the page is cross-origin
 # isolated and the browser has relaxed SIMD. Needs the nightly toolchain (std rebuilt with
@@ -133,11 +133,11 @@ pkg-threads: wasm-tools
 	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 	@rustup component list --toolchain nightly --installed | grep -q '^rust-src' || \
 	  rustup component add rust-src --toolchain nightly
-	RUSTFLAGS="$(THREADS_FLAGS)" cargo +nightly build --release --locked --lib --target $(WASM_TARGET) \
+	RUSTFLAGS="$(THREADS_FLAGS)" cargo +nightly build --profile wasm --locked --lib --target $(WASM_TARGET) \
 	  --features threads --target-dir target/threads -Z build-std=panic_abort,std
 	rm -rf pkg/threads
 	$(CARGO_BIN)/wasm-bindgen --target web --remove-name-section --out-dir pkg/threads --out-name engine \
-	  target/threads/$(WASM_TARGET)/release/image_classifier.wasm
+	  target/threads/$(WASM_TARGET)/wasm/image_classifier.wasm
 	sed -i "s#import('../../..')#import('../../../engine.js')#" pkg/threads/snippets/wasm-bindgen-rayon-*/src/workerHelpers.js
 	grep -q "import('../../../engine.js')" pkg/threads/snippets/wasm-bindgen-rayon-*/src/workerHelpers.js
 
@@ -146,15 +146,15 @@ pkg-threads: wasm-tools
 # certain sizes panic or exhaust memory (src/wasm/fault_injection.rs), for the worker-restart
 # tests. Same flags and target dirs as pkg and pkg-threads, so only this crate is compiled again.
 pkg-faults: pkg pkg-hasher pkg-threads
-	RUSTFLAGS="-C target-feature=+simd128" cargo build --release --locked --lib --target $(WASM_TARGET) \
+	RUSTFLAGS="-C target-feature=+simd128" cargo build --profile wasm --locked --lib --target $(WASM_TARGET) \
 	  --features fault-injection
 	rm -rf target/fault-pkg
 	$(CARGO_BIN)/wasm-bindgen --target web --out-dir target/fault-pkg --out-name engine \
-	  target/$(WASM_TARGET)/release/image_classifier.wasm
-	RUSTFLAGS="$(THREADS_FLAGS)" cargo +nightly build --release --locked --lib --target $(WASM_TARGET) \
+	  target/$(WASM_TARGET)/wasm/image_classifier.wasm
+	RUSTFLAGS="$(THREADS_FLAGS)" cargo +nightly build --profile wasm --locked --lib --target $(WASM_TARGET) \
 	  -Z build-std=panic_abort,std --target-dir target/threads --features threads,fault-injection
 	$(CARGO_BIN)/wasm-bindgen --target web --out-dir target/fault-pkg/threads --out-name engine \
-	  target/threads/$(WASM_TARGET)/release/image_classifier.wasm
+	  target/threads/$(WASM_TARGET)/wasm/image_classifier.wasm
 	sed -i "s#import('../../..')#import('../../../engine.js')#" target/fault-pkg/threads/snippets/wasm-bindgen-rayon-*/src/workerHelpers.js
 	cp www/lib/* target/fault-pkg/
 	cp -r pkg/hasher target/fault-pkg/

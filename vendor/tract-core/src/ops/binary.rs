@@ -1252,7 +1252,7 @@ macro_rules! bin_to_super_type {
                                 debug_assert_eq!(c_slice.len(), a_slice.len());
                                 debug_assert_eq!(c_slice.len(), b_slice.len());
                                 let len = c_slice.len();
-                                tract_linalg::multithread::par_chunks_mut(c_slice, 1, len, |first_row, c_chunk| {
+                                crate::ops::par_chunks_mut_dyn(c_slice, 1, len, &|first_row, c_chunk| {
                                     let n = c_chunk.len();
                                     let a_chunk = &a_slice[first_row..first_row + n];
                                     let b_chunk = &b_slice[first_row..first_row + n];
@@ -1335,7 +1335,7 @@ macro_rules! bin_to_super_type {
                             let a_slice = a_plain.as_slice_mut::<$typ>()?;
                             debug_assert_eq!(a_slice.len(), b_slice.len());
                             let len = a_slice.len();
-                            tract_linalg::multithread::par_chunks_mut(a_slice, 1, len, |first_row, a_chunk| {
+                            crate::ops::par_chunks_mut_dyn(a_slice, 1, len, &|first_row, a_chunk| {
                                 let n = a_chunk.len();
                                 let b_chunk = &b_slice[first_row..first_row + n];
                                 for (av, bv) in a_chunk.iter_mut().zip(b_chunk.iter()) {

@@ -257,7 +257,7 @@ macro_rules! element_wise {
                         let t: &mut[$typ] = t_plain.as_slice_mut::<$typ>()?;
                         let f: fn(&Self, &mut[$typ]) -> TractResult<()> = $f;
                         let len = t.len();
-                        tract_linalg::multithread::par_chunks_mut(t, 1, len, |_, chunk| f(self, chunk))?;
+                        crate::ops::par_chunks_mut_dyn(t, 1, len, &|_, chunk| f(self, chunk))?;
                         return Ok(())
                     }
                     )*
@@ -290,7 +290,7 @@ macro_rules! element_wise {
                                Ok(())
                            };
                            let len = t.len();
-                           tract_linalg::multithread::par_chunks_mut(t, 1, len, |_, chunk| f(self, chunk, input_dt, sout_dt))?;
+                           crate::ops::par_chunks_mut_dyn(t, 1, len, &|_, chunk| f(self, chunk, input_dt, sout_dt))?;
                            return Ok(())
                        }
                        )*
@@ -387,7 +387,7 @@ macro_rules! element_wise_oop {
                         let mut dst_plain = dst.try_as_plain_ram_mut()?;
                         let dst_slice: &mut[$typ_dst] = dst_plain.as_slice_mut::<$typ_dst>()?;
                         let len = dst_slice.len();
-                        tract_linalg::multithread::par_chunks_mut(dst_slice, 1, len, |first_row, chunk| {
+                        crate::ops::par_chunks_mut_dyn(dst_slice, 1, len, &|first_row, chunk| {
                             f(self, &in_slice[first_row..first_row + chunk.len()], chunk)
                         })?;
                         return Ok(dst)

@@ -396,7 +396,7 @@ unsafe fn maxpool_2x2_f32(
         }
     };
     if oc_stride == plane_len as isize && on_stride == c * oc_stride {
-        tract_linalg::multithread::par_chunks_mut(out, plane_len, out.len(), |first, chunk| {
+        crate::ops::par_chunks_mut_dyn(out, plane_len, out.len(), &|first, chunk| {
             for (i, plane_out) in chunk.chunks_mut(plane_len).enumerate() {
                 one_plane(first as isize + i as isize, plane_out.as_mut_ptr());
             }

@@ -174,11 +174,11 @@ impl Reducer {
                     let block = (32768 / inner).max(1);
                     let n_blocks = rows.div_ceil(block);
                     let mut partials = vec![0f32; n_blocks * inner];
-                    tract_linalg::multithread::par_chunks_mut(
+                    crate::ops::par_chunks_mut_dyn(
                         &mut partials,
                         inner,
                         rows * inner,
-                        |first_block, chunk| {
+                        &|first_block, chunk| {
                             for (i, p) in chunk.chunks_mut(inner).enumerate() {
                                 let lo = (first_block + i) * block;
                                 let hi = (lo + block).min(rows);
@@ -264,11 +264,11 @@ impl Reducer {
                     // Reduce kernels are Send + Sync; build once and share by ref.
                     let sum_f16 = Func::ReduceSum.reduce_f16().unwrap();
                     let sum_f32 = Func::ReduceSum.reduce_f32().unwrap();
-                    tract_linalg::multithread::par_chunks_mut(
+                    crate::ops::par_chunks_mut_dyn(
                         &mut out,
                         1,
                         total,
-                        |first_row, o| {
+                        &|first_row, o| {
                             let rows = full[first_row * reduced_dim..][..o.len() * reduced_dim]
                                 .chunks_exact(reduced_dim);
                             if reduced_dim >= 4 && T::datum_type() == f16::datum_type() {

@@ -50,7 +50,7 @@ impl EvalOp for RmsNorm {
                 let data = unsafe { buf.as_slice_mut_unchecked::<f32>() };
                 let rms_norm = tract_linalg::routines::rms_norm_f32()?;
                 let total = data.len();
-                tract_linalg::multithread::par_chunks_mut(data, row_len, total, |_, chunk| {
+                crate::ops::par_chunks_mut_dyn(data, row_len, total, &|_, chunk| {
                     for row in chunk.chunks_mut(row_len) {
                         rms_norm(row, eps_f32);
                     }

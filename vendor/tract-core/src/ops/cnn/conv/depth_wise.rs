@@ -126,11 +126,11 @@ macro_rules! impl_eval {
                     let (i_base, k_base, b_base, o_base) =
                         (iptr as usize, kptr as usize, bias as usize, optr as usize);
                     let total = output.len();
-                    tract_linalg::multithread::par_chunks_mut(
+                    crate::ops::par_chunks_mut_dyn(
                         &mut vec![(); channels.div_ceil(block)],
                         1,
                         total,
-                        |first, blocks| {
+                        &|first, blocks| {
                             let c0 = first * block;
                             let c1 = channels.min((first + blocks.len()) * block);
                             unsafe {
@@ -187,11 +187,11 @@ macro_rules! impl_eval {
                 let k_base = kptr as usize;
                 let b_base = bias as usize;
                 let c_us = c as usize;
-                tract_linalg::multithread::par_chunks_mut(
+                crate::ops::par_chunks_mut_dyn(
                     unsafe { output.as_slice_mut_unchecked::<T>() },
                     plane,
                     total,
-                    |first, chunk| {
+                    &|first, chunk| {
                         // `par_chunks_mut` calls the body inline, with the whole slice, when the
                         // executor is single-threaded (a one-thread pool included) or the work is
                         // under its element threshold. Keep the per-zone shape there: the channels

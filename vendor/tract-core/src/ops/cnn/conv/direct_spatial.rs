@@ -167,11 +167,11 @@ impl DirectSpatialConv {
                 let (i_base, k_base, b_base) = (iptr as usize, kptr as usize, bptr as usize);
                 let zones = &self.patch.zones;
                 let offsets_per_zone = &zone_offsets;
-                tract_linalg::multithread::par_chunks_mut(
+                crate::ops::par_chunks_mut_dyn(
                     output.as_slice_mut_unchecked::<f32>(),
                     4 * plane,
                     total,
-                    |first, chunk| {
+                    &|first, chunk| {
                         let mut taps = Vec::with_capacity(4 * ic * kvol);
                         for (ix, unit_out) in chunk.chunks_mut(4 * plane).enumerate() {
                             let unit = first + ix;

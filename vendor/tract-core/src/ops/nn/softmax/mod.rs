@@ -163,7 +163,7 @@ impl Softmax {
                 {
                     let data = output_plain.as_slice_mut::<f32>()?;
                     let total = data.len();
-                    tract_linalg::multithread::par_chunks_mut(data, row_len, total, |_, chunk| {
+                    crate::ops::par_chunks_mut_dyn(data, row_len, total, &|_, chunk| {
                         rows_kernel(chunk, row_len);
                         Ok(())
                     })?;
@@ -171,7 +171,7 @@ impl Softmax {
                     let data = output_plain.as_slice_mut::<f32>()?;
                     let total = data.len();
                     let kernels = F32Kernels::new()?;
-                    tract_linalg::multithread::par_chunks_mut(data, row_len, total, |_, chunk| {
+                    crate::ops::par_chunks_mut_dyn(data, row_len, total, &|_, chunk| {
                         for row in chunk.chunks_mut(row_len) {
                             softmax_inner_slice_f32(row, kind, &kernels)?;
                         }
@@ -180,7 +180,7 @@ impl Softmax {
                 } else {
                     let data = output_plain.as_slice_mut::<f16>()?;
                     let total = data.len();
-                    tract_linalg::multithread::par_chunks_mut(data, row_len, total, |_, chunk| {
+                    crate::ops::par_chunks_mut_dyn(data, row_len, total, &|_, chunk| {
                         for row in chunk.chunks_mut(row_len) {
                             self.softmax_inner_slice_f16(row, kind)?;
                         }

@@ -2,7 +2,7 @@
 // ONNX file, same input. Rounds interleave the engines (the machines are noisy); medians over
 // all rounds are reported. Writes bench/results.json and bench/results.md.
 //
-//   node bench/run.mjs [--rounds 3] [--runs 10] [--models efficientnet-lite0,pnasnet5large-random-int8,...]
+//   node bench/run.mjs [--rounds 3] [--load-rounds 4] [--runs 10] [--models efficientnet-lite0,pnasnet5large-random-int8,...]
 //                      [--link-mbps 200] [--link-models efficientnet-lite0,pnasnet5large-random]
 //                      [--visit-models efficientnet-lite0,pnasnet5large-random-nnef]
 //
@@ -27,6 +27,9 @@ import { ROOT, startServer, launch, launchWithProfile } from '../tests/browser/h
 const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
+    // Rounds after those that only load, for the load, prepare and first-result columns: a fresh
+    // page's load varies by a few hundred ms, more than its runs do.
+    'load-rounds': { type: 'string', default: '4' },
     runs: { type: 'string', default: '10' },
     // Untimed runs after the first result, before the timed ones: V8 recompiles the hot wasm
     // functions with its optimising tier in the background during the first few.
@@ -43,6 +46,7 @@ const { values } = parseArgs({
 });
 const LINK_MBPS = Number(values['link-mbps']);
 const ROUNDS = Number(values.rounds);
+const LOAD_ROUNDS = Number(values['load-rounds']);
 const RUNS = Number(values.runs);
 const WARMUP = Number(values.warmup);
 const THREADS = [...new Set([1, os.availableParallelism()])];
@@ -77,8 +81,11 @@ const ratioOf = (ort, ours) => Math.round((median(ort) / median(ours)) * 100) / 
 const server = await startServer();
 const browser = await launch();
 
-// A fresh page per round: onnxruntime-web starts its runtime (and fixes its thread count) once
-// per page, ours starts a worker per load; on a fresh page both loads include starting up.
+// A fresh page per load: onnxruntime-web starts its runtime (and fixes its thread count) once
+// per page, ours starts a worker per load; on a fresh page both loads include starting up. Each
+// engine gets a page of its own: a fresh page's first load, of either engine, takes about 200 ms
+// longer than a second load in the same page (the new renderer is still busy after the page has
+// loaded), so sharing pages made the load columns depend on which engine went first.
 // `from`: the browser (a fresh context per page) or a persistent context (repeat visits).
 async function benchPage(linkMbps = 0, from = browser) {
   const page = await from.newPage();
@@ -113,14 +120,16 @@ for (const model of values.models.split(',')) {
   for (const threads of THREADS) {
     const ours = { load: [], prepare: [], first: [], times: [], peak: 0, threads: new Set() };
     const ort = { load: [], prepare: [], first: [], times: [] };
-    for (let r = 0; r < ROUNDS; r++) {
-      const page = await benchPage();
-      // Alternate which engine goes first in each round.
+    // The first ROUNDS rounds time runs too; the LOAD_ROUNDS after them only load (and run once).
+    for (let r = 0; r < ROUNDS + LOAD_ROUNDS; r++) {
+      const [runs, warmup] = r < ROUNDS ? [RUNS, WARMUP] : [0, 0];
+      // Alternate which engine goes first in each round; each loads in a page of its own.
       const order = r % 2 ? ['ort', 'ours'] : ['ours', 'ort'];
       for (const engine of order) {
+        const page = await benchPage();
         const res = await page.evaluate(
           ({ engine, args }) => window.bench[engine](args),
-          { engine, args: { bundle: engine === 'ours' ? bundle : ortBundleFor(model), crop: `/${crop}`, runs: RUNS, warmup: WARMUP, threads } },
+          { engine, args: { bundle: engine === 'ours' ? bundle : ortBundleFor(model), crop: `/${crop}`, runs, warmup, threads } },
         );
         const acc = engine === 'ours' ? ours : ort;
         acc.load.push(res.loadMs);
@@ -129,9 +138,9 @@ for (const model of values.models.split(',')) {
         acc.times.push(...res.times);
         if (res.peakBytes) ours.peak = Math.max(ours.peak, res.peakBytes);
         if (res.threadsUsed) ours.threads.add(res.threadsUsed);
+        await page.close();
       }
-      await page.close();
-      console.error(`${model} threads=${threads} round ${r + 1}/${ROUNDS} done`);
+      console.error(`${model} threads=${threads} round ${r + 1}/${ROUNDS + LOAD_ROUNDS} done`);
     }
     const entry = {
       model,
@@ -166,12 +175,12 @@ for (const model of LINK_MBPS ? values['link-models'].split(',') : []) {
   if (!loadable(model)) continue;
   const loads = { ours: [], ort: [] };
   for (let r = 0; r < ROUNDS; r++) {
-    const page = await benchPage(LINK_MBPS);
     for (const engine of r % 2 ? ['ort', 'ours'] : ['ours', 'ort']) {
+      const page = await benchPage(LINK_MBPS);
       const args = { bundle: engine === 'ours' ? `/models/${model}` : ortBundleFor(model), crop: `/${crop}`, runs: 0, threads: 1 };
       loads[engine].push((await page.evaluate(({ engine, args }) => window.bench[engine](args), { engine, args })).loadMs);
+      await page.close();
     }
-    await page.close();
     console.error(`${model} over ${LINK_MBPS} Mbit/s round ${r + 1}/${ROUNDS} done`);
   }
   const entry = {
@@ -238,10 +247,10 @@ const rows = results.map(
     `| ${r.model} | ${r.network_mb} | ${r.threads} (ours: ${r.ours_threads_used}) | ${r.ours_ms} / ${r.ours_p90_ms} | ${r.ort_ms} / ${r.ort_p90_ms} | **${r.ratio}** | ${r.ours_load_ms} | ${r.ort_load_ms} | **${r.load_ratio}** | ${r.ours_prepare_ms} / ${r.ort_prepare_ms} | **${r.prepare_ratio}** | ${r.ours_first_ms} / ${r.ort_first_ms} | ${r.ours_peak_mb} |`,
 );
 const table = [
-  `${env.cpu}, ${env.cores} cores, ${env.browser}, ${env.date.slice(0, 10)}; medians over ${ROUNDS} interleaved rounds of ${RUNS} runs (after the first result and ${WARMUP} untimed runs).`,
+  `${env.cpu}, ${env.cores} cores, ${env.browser}, ${env.date.slice(0, 10)}; per-image medians over ${ROUNDS} interleaved rounds of ${RUNS} runs (after the first result and ${WARMUP} untimed runs); load, prepare and first result: medians of ${ROUNDS + LOAD_ROUNDS} loads each.`,
   'Ratios are onnxruntime-web / ours: above 1 means this product is faster. Load: request to ready to run',
-  '(ours copies the network into wasm memory as it downloads); prepare: network bytes in memory to ready. Each round',
-  'runs on a fresh page, so both loads include starting the engine.',
+  '(ours copies the network into wasm memory as it downloads); prepare: network bytes in memory to ready. Each load',
+  'runs on a fresh page of its own, so both loads include starting the engine.',
   '',
   '| model | network MB | threads | ours ms (median / p90) | onnxruntime-web ms (median / p90) | speed ratio | ours load ms | ort load ms | load ratio | prepare ms (ours / ort) | prepare ratio | first result ms (ours / ort) | ours peak MB |',
   '|---|---|---|---|---|---|---|---|---|---|---|---|---|',

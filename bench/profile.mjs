@@ -3,7 +3,9 @@
 // split. A script that prints numbers, not a test.
 //
 //   node bench/profile.mjs [--models efficientnet-lite0,pnasnet5large-random-nnef]
-//                          [--build relaxed|threads|''] [--runs 5]
+//                          [--build relaxed|threads|''] [--runs 5] [--nodes 0]
+//
+// --nodes N also lists the N slowest nodes (operator, output shape, name).
 
 import { parseArgs } from 'node:util';
 import { startServer, launch } from '../tests/browser/harness.mjs';
@@ -14,6 +16,7 @@ const { values } = parseArgs({
     models: { type: 'string', default: 'efficientnet-lite0,pnasnet5large-random-nnef' },
     build: { type: 'string', default: 'relaxed' },
     runs: { type: 'string', default: '5' },
+    nodes: { type: 'string', default: '0' },
   },
 });
 
@@ -29,6 +32,9 @@ try {
     for (const o of profile.ops) {
       console.log(`| ${o.op} | ${o.ms_per_run.toFixed(2)} | ${((o.ms_per_run / sum) * 100).toFixed(1)}% | ${o.nodes} |`);
     }
+    const slowest = profile.nodes.slice(0, Number(values.nodes));
+    if (slowest.length) console.log('\n| operator | ms per run | output | node |\n|---|---|---|---|');
+    for (const n of slowest) console.log(`| ${n.op} | ${n.ms_per_run.toFixed(3)} | ${n.shape} | ${n.node} |`);
   }
 } finally {
   await browser.close();

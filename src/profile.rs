@@ -22,6 +22,16 @@ pub struct OpTime {
     pub nodes: usize,
 }
 
+/// Time spent in one node, per run.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeTime {
+    pub node: String,
+    pub op: String,
+    /// Its output's shape, e.g. "1,56,56,144".
+    pub shape: String,
+    pub ms_per_run: f64,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Profile {
     /// Median of the timed runs, whole network (clock overhead included).
@@ -29,6 +39,9 @@ pub struct Profile {
     pub runs: usize,
     /// Slowest first.
     pub ops: Vec<OpTime>,
+    /// Every node, slowest first: how a type's time splits over its nodes (e.g. which of them
+    /// gain from a second thread).
+    pub nodes: Vec<NodeTime>,
 }
 
 /// Runs the network once to warm up, then `runs` times with every operator timed.
@@ -42,6 +55,7 @@ fn profile_here(network: &Network, input: &[f32], runs: usize, clock: &(dyn Cloc
     let tensor = Tensor::from_shape(&network.input_shape(), input).map_err(fail)?;
     let mut state = SimpleState::new(network.plan()).map_err(fail)?;
     let mut per_op: HashMap<String, (f64, usize)> = HashMap::new();
+    let mut per_node: HashMap<usize, f64> = HashMap::new();
     let mut totals = vec![];
     for run in 0..=runs {
         let start = clock.now_ms();
@@ -51,9 +65,11 @@ fn profile_here(network: &Network, input: &[f32], runs: usize, clock: &(dyn Cloc
                 let t = clock.now_ms();
                 let outputs = eval(ctx, op_state, node, inputs);
                 if run > 0 {
+                    let ms = clock.now_ms() - t;
                     let entry = per_op.entry(node.op().name().to_string()).or_default();
-                    entry.0 += clock.now_ms() - t;
+                    entry.0 += ms;
                     entry.1 += 1;
+                    *per_node.entry(node.id).or_default() += ms;
                 }
                 outputs
             })
@@ -68,5 +84,15 @@ fn profile_here(network: &Network, input: &[f32], runs: usize, clock: &(dyn Cloc
         .map(|(op, (ms, count))| OpTime { op, ms_per_run: ms / runs as f64, nodes: count / runs })
         .collect();
     ops.sort_by(|a, b| b.ms_per_run.total_cmp(&a.ms_per_run));
-    Ok(Profile { median_run_ms: totals[totals.len() / 2], runs, ops })
+    let model = network.plan().model();
+    let mut nodes: Vec<NodeTime> = per_node
+        .into_iter()
+        .map(|(id, ms)| {
+            let node = &model.nodes()[id];
+            let shape = node.outputs.first().map(|o| format!("{:?}", o.fact.shape)).unwrap_or_default();
+            NodeTime { node: node.name.clone(), op: node.op().name().to_string(), shape, ms_per_run: ms / runs as f64 }
+        })
+        .collect();
+    nodes.sort_by(|a, b| b.ms_per_run.total_cmp(&a.ms_per_run));
+    Ok(Profile { median_run_ms: totals[totals.len() / 2], runs, ops, nodes })
 }

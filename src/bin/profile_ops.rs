@@ -2,7 +2,7 @@
 //! time per operator type (`make profile`; `bench/profile.mjs` reads the same split in the
 //! browser, where tract runs compiled to wasm).
 //!
-//!   profile-ops [--model DIR] [--runs N] [PHOTO]
+//!   profile-ops [--model DIR] [--runs N] [--nodes N] [PHOTO]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,6 +20,9 @@ struct Args {
     /// Timed runs after one warm-up run
     #[arg(long, default_value_t = 5)]
     runs: usize,
+    /// Also list the N slowest nodes
+    #[arg(long, default_value_t = 0)]
+    nodes: usize,
     #[arg(default_value = "tests/photos/dog.jpg")]
     photo: PathBuf,
 }
@@ -50,6 +53,12 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     println!("{:<28} {:>10} {:>7} {:>6}", "operator", "ms/run", "share", "nodes");
     for o in &profile.ops {
         println!("{:<28} {:>10.2} {:>6.1}% {:>6}", o.op, o.ms_per_run, o.ms_per_run / sum * 100.0, o.nodes);
+    }
+    if args.nodes > 0 {
+        println!("\n{:<28} {:>10}  {:<20} node", "operator", "ms/run", "output");
+        for n in profile.nodes.iter().take(args.nodes) {
+            println!("{:<28} {:>10.3}  {:<20} {}", n.op, n.ms_per_run, n.shape, n.node);
+        }
     }
     Ok(())
 }

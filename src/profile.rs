@@ -27,7 +27,7 @@ pub struct OpTime {
 pub struct NodeTime {
     pub node: String,
     pub op: String,
-    /// Its output's shape, e.g. "1,56,56,144".
+    /// Its output's shape, e.g. "1,56,56,144" (empty for a scalar, such as a packed operand).
     pub shape: String,
     pub ms_per_run: f64,
 }
@@ -54,7 +54,6 @@ fn profile_here(network: &Network, input: &[f32], runs: usize, clock: &(dyn Cloc
     let fail = |e: TractError| Error::Inference(describe(e));
     let tensor = Tensor::from_shape(&network.input_shape(), input).map_err(fail)?;
     let mut state = SimpleState::new(network.plan()).map_err(fail)?;
-    let mut per_op: HashMap<String, (f64, usize)> = HashMap::new();
     let mut per_node: HashMap<usize, f64> = HashMap::new();
     let mut totals = vec![];
     for run in 0..=runs {
@@ -65,11 +64,7 @@ fn profile_here(network: &Network, input: &[f32], runs: usize, clock: &(dyn Cloc
                 let t = clock.now_ms();
                 let outputs = eval(ctx, op_state, node, inputs);
                 if run > 0 {
-                    let ms = clock.now_ms() - t;
-                    let entry = per_op.entry(node.op().name().to_string()).or_default();
-                    entry.0 += ms;
-                    entry.1 += 1;
-                    *per_node.entry(node.id).or_default() += ms;
+                    *per_node.entry(node.id).or_default() += clock.now_ms() - t;
                 }
                 outputs
             })
@@ -79,11 +74,6 @@ fn profile_here(network: &Network, input: &[f32], runs: usize, clock: &(dyn Cloc
         }
     }
     totals.sort_by(f64::total_cmp);
-    let mut ops: Vec<OpTime> = per_op
-        .into_iter()
-        .map(|(op, (ms, count))| OpTime { op, ms_per_run: ms / runs as f64, nodes: count / runs })
-        .collect();
-    ops.sort_by(|a, b| b.ms_per_run.total_cmp(&a.ms_per_run));
     let model = network.plan().model();
     let mut nodes: Vec<NodeTime> = per_node
         .into_iter()
@@ -94,5 +84,17 @@ fn profile_here(network: &Network, input: &[f32], runs: usize, clock: &(dyn Cloc
         })
         .collect();
     nodes.sort_by(|a, b| b.ms_per_run.total_cmp(&a.ms_per_run));
+    // Each operator type's time and node count, summed over its nodes.
+    let mut per_op: HashMap<&str, (f64, usize)> = HashMap::new();
+    for node in &nodes {
+        let entry = per_op.entry(&node.op).or_default();
+        entry.0 += node.ms_per_run;
+        entry.1 += 1;
+    }
+    let mut ops: Vec<OpTime> = per_op
+        .into_iter()
+        .map(|(op, (ms_per_run, nodes))| OpTime { op: op.to_string(), ms_per_run, nodes })
+        .collect();
+    ops.sort_by(|a, b| b.ms_per_run.total_cmp(&a.ms_per_run));
     Ok(Profile { median_run_ms: totals[totals.len() / 2], runs, ops, nodes })
 }

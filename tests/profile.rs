@@ -29,6 +29,14 @@ fn the_profile_accounts_for_every_operator_of_a_run() {
     // The operators' times are parts of the runs' times.
     let per_run: f64 = profile.ops.iter().map(|o| o.ms_per_run).sum();
     assert!(per_run > 0.0 && per_run <= profile.median_run_ms * 1.5, "{per_run} ms of ops in {} ms runs", profile.median_run_ms);
+    // Every node timed once, slowest first, named (a packed operand's shape is empty: a scalar of
+    // packed storage); the types are their sums.
+    assert_eq!(profile.nodes.len(), profile.ops.iter().map(|o| o.nodes).sum::<usize>());
+    assert!(profile.nodes.windows(2).all(|w| w[0].ms_per_run >= w[1].ms_per_run));
+    assert!(profile.nodes.iter().all(|n| !n.node.is_empty()));
+    let matmuls: f64 = profile.nodes.iter().filter(|n| n.op == "OptMatMul").map(|n| n.ms_per_run).sum();
+    let matmul_type = profile.ops.iter().find(|o| o.op == "OptMatMul").unwrap().ms_per_run;
+    assert!((matmuls - matmul_type).abs() <= 1e-9 * matmul_type.max(1.0), "{matmuls} against {matmul_type}");
 }
 
 #[test]

@@ -134,8 +134,8 @@ impl TypedOp for Const {
 /// Plain bytes shared with another constant, for a constant that is the same data under another
 /// shape. The axis pass changes constants' shapes one axis at a time (a 1x1 convolution's
 /// `[O, I, 1, 1]` weights lose their two unit axes in two steps), and each step copied the whole
-/// tensor: for PNASNet-5 large, 1.6 GB of copies (about 5 times its weights), a fifth of its
-/// preparation. Reads see the shared bytes; a write first takes a copy of its own.
+/// tensor: for PNASNet-5 large, 1.9 GB of copies (five and a half times its weights), about a
+/// fifth of its preparation. Reads see the shared bytes; a write first takes a copy of its own.
 #[derive(Debug, Clone)]
 struct SharedBytes(Arc<Tensor>);
 

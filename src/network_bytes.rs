@@ -73,8 +73,7 @@ impl NetworkBytes {
     /// Bytes read in one piece (native file reads): kept as they are.
     pub fn from_vec(bytes: Vec<u8>) -> NetworkBytes {
         let digest = Some(StreamDigest::of(&bytes));
-        let len = bytes.len();
-        NetworkBytes { len, contents: Contents::Decided(NetworkContents::Bytes(bytes)), digest, warm: WarmMemory::none() }
+        NetworkBytes { len: bytes.len(), contents: Contents::Decided(NetworkContents::Bytes(bytes)), digest, warm: WarmMemory::none() }
     }
 
     pub fn push(&mut self, chunk: &[u8]) {

@@ -132,7 +132,8 @@ impl NetworkBytes {
 }
 
 impl Contents {
-    /// Bytes from now on, or the start of an NNEF stream, by what the first bytes are.
+    /// Bytes from now on, or the start of an NNEF stream (`nnef`: what the first bytes are).
+    #[cfg_attr(not(feature = "engine"), allow(unused_variables))]
     fn decided(first: Vec<u8>, capacity: usize, nnef: bool) -> Contents {
         #[cfg(feature = "engine")]
         if nnef {
@@ -150,13 +151,16 @@ impl Contents {
     }
 }
 
-/// Whether a download's first bytes start an NNEF tar (decoded as it streams); never without the
-/// engine, which decodes it.
+/// Whether a download's first bytes start an NNEF tar (decoded as it streams).
+#[cfg(feature = "engine")]
 fn is_nnef_tar(first: &[u8]) -> bool {
-    #[cfg(feature = "engine")]
-    return looks_like_tar(first);
-    #[cfg(not(feature = "engine"))]
-    return { let _ = first; false };
+    looks_like_tar(first)
+}
+
+/// Without the engine nothing decodes a tar: every download is kept as bytes.
+#[cfg(not(feature = "engine"))]
+fn is_nnef_tar(_first: &[u8]) -> bool {
+    false
 }
 
 /// Grows the heap once to hold `bytes` more, for a download decoded into many allocations (an
@@ -176,12 +180,12 @@ fn reserve_heap(bytes: usize) {
 ///
 /// Preparing a network needs new memory: for ONNX about as much again as the file (its decoded
 /// weights, beside it), for an NNEF tar less (`size_for`: the weights repacked for the matrix
-/// kernels). Fresh wasm memory is slow the first time it is written (the system maps each page then): for
-/// PNASNet-5 large, decoding the ONNX file took 216 ms in fresh memory and 60 ms in memory
-/// written before (Chromium, 3 loads each). A block of that size is reserved when the download
-/// starts, written one byte per page as the chunks arrive (as many bytes as each chunk: the work
-/// is spread over the download, which waits on the network), and freed when the preparation
-/// starts, which then allocates into it. Only in wasm, where freed memory stays with the module;
+/// kernels). Fresh wasm memory is slow the first time it is written (the system maps each page
+/// then): for PNASNet-5 large, decoding the ONNX file took 216 ms in fresh memory and 60 ms in
+/// memory written before (Chromium, 3 loads each). A block of that size is reserved when the
+/// download starts, written one byte per page as the chunks arrive (as many bytes as each chunk:
+/// the work is spread over the download, which waits on the network), and freed when the
+/// preparation starts, which then allocates into it. Only in wasm, where freed memory stays with the module;
 /// natively the allocator hands a freed block back to the system.
 struct WarmMemory {
     block: Vec<u8>,

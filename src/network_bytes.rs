@@ -185,8 +185,8 @@ fn reserve_heap(bytes: usize) {
 /// memory written before (Chromium, 3 loads each). A block of that size is reserved when the
 /// download starts, written one byte per page as the chunks arrive (as many bytes as each chunk:
 /// the work is spread over the download, which waits on the network), and freed when the
-/// preparation starts, which then allocates into it. Only in wasm, where freed memory stays with the module;
-/// natively the allocator hands a freed block back to the system.
+/// preparation starts, which then allocates into it. Only in wasm, where freed memory stays with
+/// the module; natively the allocator hands a freed block back to the system.
 struct WarmMemory {
     block: Vec<u8>,
     touched: usize,

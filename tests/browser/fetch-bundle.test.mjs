@@ -109,7 +109,7 @@ test('small chunks are gathered into bigger pieces, in order, progress reported 
   );
   assert.deepEqual(concat(pushed), servedBytes(sizes), 'the bytes, whole and in order');
   assert.ok(pushed.length <= 8, `${pushed.length} pushes for ${sizes.length} chunks`);
-  assert.ok(pushed.includes(pushed.find((c) => c.length === 100 << 10)), 'the big chunk went alone');
+  assert.ok(pushed.some((c) => c.length === 100 << 10), 'the big chunk went alone');
   assert.equal(progress.length, pushed.length);
   const total = sizes.reduce((a, b) => a + b, 0);
   assert.deepEqual(progress.at(-1), [total, total]);

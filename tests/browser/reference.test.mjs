@@ -26,7 +26,7 @@ async function wasmOutputs(bundle, referenceDir, threads, relaxedSimd, expectedB
       const result = { threadsUsed: info.threads, build: info.build, kernels: info.matMulKernels };
       for (const name of names) {
         const crop = await (await fetch(`/${referenceDir}/${name.replace(/\.[^.]+$/, '.png')}`)).blob();
-        result[name] = await classifier.outputs(await createImageBitmap(crop), { prepared: true });
+        result[name] = Array.from(await classifier.outputs(await createImageBitmap(crop), { prepared: true }));
       }
       classifier.terminate();
       return result;

@@ -37,7 +37,8 @@ export class ClassifierWorker {
     return this.#request('classify', { image, topK }, transferList(image));
   }
 
-  // Raw network outputs; `prepared`: the image is already the network's input crop.
+  // Raw network outputs, a Float32Array; `prepared`: the image is already the network's input
+  // crop.
   outputs(image, { prepared = false } = {}) {
     return this.#request('outputs', { image, prepared }, transferList(image));
   }

@@ -35,7 +35,9 @@ async function handle({ id, type, ...args }) {
   try {
     const handler = HANDLERS[type];
     if (!handler) throw new Error(`unknown request type "${type}"`);
-    self.postMessage({ id, ok: true, result: await handler(args, id) });
+    const result = await handler(args, id);
+    // Typed arrays (raw outputs) move to the page instead of being copied.
+    self.postMessage({ id, ok: true, result }, ArrayBuffer.isView(result) ? [result.buffer] : []);
   } catch (err) {
     if (!(err instanceof WebAssembly.RuntimeError)) {
       self.postMessage({ id, ok: false, error: err?.message ?? String(err) });
@@ -149,7 +151,10 @@ const HANDLERS = {
     const outputs = prepared
       ? classifier.outputs_for_prepared(data, width, height)
       : classifier.outputs(data, width, height);
-    return Array.from(outputs);
+    // A Float32Array of its own (wasm-bindgen copies it out of wasm memory), transferred to the
+    // page: posting and reading an Array of 1001 numbers instead cost about 0.3 ms more per run
+    // (EfficientNet-Lite0, medians of 60 runs, 8 pairs of pages at one and two threads).
+    return outputs;
   },
 };
 

@@ -44,49 +44,37 @@ function toTensor(image, input) {
 
 const now = () => performance.now();
 
-window.bench = {
-  async ours({ bundle, crop, runs, warmup = 0, threads }) {
-    const image = await cropPixels(crop);
+// Each engine's loader: loads `bundle` (timed from the request) and returns the load's figures
+// and `run()`, one timed classification of the crop, and `close()`.
+const engines = {
+  async ours({ bundle, threads }, image) {
     const classifier = new ClassifierWorker();
     try {
-      // Load = from the request to ready to run, engine start included (each round runs on a
+      // Load = from the request to ready to run, engine start included (each load runs on a
       // fresh page, so onnxruntime-web starts its runtime too). Ours streams the download into
       // wasm memory and hashes it on the way (fetchMs), then parses and optimises (prepareMs).
-      let t = now();
+      const t = now();
       const info = await classifier.load(bundle, { threads });
-      const loadMs = now() - t;
-      t = now();
-      await classifier.outputs(image, { prepared: true });
-      const firstMs = now() - t;
-      for (let i = 0; i < warmup; i++) await classifier.outputs(image, { prepared: true });
-      const times = [];
-      for (let i = 0; i < runs; i++) {
-        t = now();
-        await classifier.outputs(image, { prepared: true });
-        times.push(now() - t);
-      }
       return {
-        loadMs,
+        loadMs: now() - t,
         fetchMs: info.downloadMs,
         prepareMs: info.loadMs,
-        firstMs,
-        times,
         peakBytes: info.wasmMemoryBytes,
         threadsUsed: info.threads,
+        run: () => classifier.outputs(image, { prepared: true }),
+        close: async () => classifier.terminate(),
       };
-    } finally {
+    } catch (e) {
       classifier.terminate();
+      throw e;
     }
   },
 
-  async ort({ bundle, crop, runs, warmup = 0, threads }) {
-    const image = await cropPixels(crop);
-    let t = now();
+  async ort({ bundle, threads }, image) {
+    const t = now();
     const manifest = await fetchJson(`${bundle}/model.json`);
     const bytes = await fetchBytes(`${bundle}/${manifest.network.file}`);
     const fetchMs = now() - t;
-    // The proxy worker takes (detaches) the input buffer, so each run gets a fresh copy.
-    const feeds = () => ({ [manifest.input.name]: new ort.Tensor('float32', data.slice(), dims) });
     ort.env.wasm.numThreads = threads;
     ort.env.wasm.simd = true;
     ort.env.wasm.proxy = true; // run in a worker, like ours
@@ -94,24 +82,62 @@ window.bench = {
     const prepareStart = now();
     const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
     const loadMs = now() - t;
-    const prepareMs = now() - prepareStart;
     const { data, dims } = toTensor(image, manifest.input);
+    return {
+      loadMs,
+      fetchMs,
+      prepareMs: now() - prepareStart,
+      // The proxy worker takes (detaches) the input buffer, so each run gets a fresh copy.
+      run: () => session.run({ [manifest.input.name]: new ort.Tensor('float32', data.slice(), dims) }),
+      close: () => session.release(),
+    };
+  },
+};
+
+// Timed runs of the open engine; `warmup` untimed ones first.
+async function timedRuns(engine, runs, warmup = 0) {
+  for (let i = 0; i < warmup; i++) await engine.run();
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const t = now();
+    await engine.run();
+    times.push(now() - t);
+  }
+  return times;
+}
+
+// The engine this page keeps open between calls (bench/run.mjs alternates runs between two
+// pages, one per engine, so both sample the machine's same moments).
+let opened = null;
+
+// Loads `engine` and times its first result; the figures bench/run.mjs records of a load.
+async function open(engine, { bundle, crop, threads }) {
+  const image = await cropPixels(crop);
+  const loaded = await engines[engine]({ bundle, threads }, image);
+  const t = now();
+  await loaded.run();
+  const { run, close, ...figures } = loaded;
+  return [loaded, { ...figures, firstMs: now() - t }];
+}
+
+window.bench = {
+  async open({ engine, ...args }) {
+    const [loaded, figures] = await open(engine, args);
+    opened = loaded;
+    return figures;
+  },
+  runs: ({ runs, warmup }) => timedRuns(opened, runs, warmup),
+  async close() {
+    await opened?.close();
+    opened = null;
+  },
+  // One load and its runs in one call, on a page of its own.
+  async once(engine, { runs = 0, warmup = 0, ...args }) {
+    const [loaded, figures] = await open(engine, args);
     try {
-      let input = feeds();
-      t = now();
-      await session.run(input);
-      const firstMs = now() - t;
-      for (let i = 0; i < warmup; i++) await session.run(feeds());
-      const times = [];
-      for (let i = 0; i < runs; i++) {
-        input = feeds();
-        t = now();
-        await session.run(input);
-        times.push(now() - t);
-      }
-      return { loadMs, fetchMs, prepareMs, firstMs, times };
+      return { ...figures, times: await timedRuns(loaded, runs, warmup) };
     } finally {
-      await session.release();
+      await loaded.close();
     }
   },
 };

@@ -25,9 +25,9 @@ export const CHROMIUM_ARGS = [
 ];
 
 // tools/serve.py on a free port; `responses` lists every answer it gives as {path, status}
-// (e.g. 304 when the browser's cache was revalidated).
-export async function startServer() {
-  const proc = spawn('python3', [path.join(ROOT, 'tools/serve.py'), '--port', '0', '--root', ROOT], {
+// (e.g. 304 when the browser's cache was revalidated). `extraArgs`: more of serve.py's options.
+export async function startServer(extraArgs = []) {
+  const proc = spawn('python3', [path.join(ROOT, 'tools/serve.py'), '--port', '0', '--root', ROOT, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, SERVE_LOG: '1' },
   });

@@ -17,7 +17,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT       ?= 8080
 PHOTOS     := $(wildcard tests/photos/*.jpg tests/photos/*.png)
 
-.PHONY: build dist bad-images bad-models demo test fuzz fuzz-smoke fuzz-tools bench bench-threading bench-kernels profile profile-browser kernel-test model pnasnet pkg pkg-relaxed pkg-threads pkg-hasher pkg-faults cli serve reference check-reference rust-test browser-test \
+.PHONY: build dist bad-images bad-models demo test check-serve fuzz fuzz-smoke fuzz-tools bench bench-threading bench-kernels profile profile-browser kernel-test model pnasnet pkg pkg-relaxed pkg-threads pkg-hasher pkg-faults cli serve reference check-reference rust-test browser-test \
         check-checkpoint-route check-types \
         tools-python wasm-tools browser-tools clean
 
@@ -31,7 +31,7 @@ dist: build
 demo: build
 	$(PY) tools/serve.py --port $(PORT)
 
-test: build dist pnasnet rust-test check-reference check-checkpoint-route check-types browser-test fuzz-smoke
+test: build dist pnasnet rust-test check-reference check-checkpoint-route check-serve check-types browser-test fuzz-smoke
 
 # ---- Python tools (model export, reference) --------------------------------------------------
 $(VENV)/.installed: tools/requirements.txt
@@ -207,6 +207,10 @@ fuzz-smoke:
 
 check-reference: model
 	$(PY) tools/reference.py $(MODEL_DIR) $(PHOTOS) --check tests/reference/efficientnet-lite0
+
+# tools/serve.py's headers and the paced link `make bench` loads over (tools/test_serve.py).
+check-serve:
+	python3 tools/test_serve.py
 
 # The exporter's --checkpoint route, on a checkpoint of the published shape (tools/test_checkpoint_route.py).
 check-checkpoint-route: cli $(VENV)/.torch-installed

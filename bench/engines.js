@@ -126,11 +126,8 @@ window.bench = {
     opened = loaded;
     return figures;
   },
+  // Its page's close ends it (bench/run.mjs closes both pages after a round).
   runs: ({ runs, warmup }) => timedRuns(opened, runs, warmup),
-  async close() {
-    await opened?.close();
-    opened = null;
-  },
   // One load and its runs in one call, on a page of its own.
   async once(engine, { runs = 0, warmup = 0, ...args }) {
     const [loaded, figures] = await open(engine, args);

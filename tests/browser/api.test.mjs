@@ -101,6 +101,37 @@ test('bad calls reject with readable errors; dispose ends the classifier', async
   assert.match(messages.disposed, /disposed/);
 });
 
+// A pool of Web Workers that cannot start (here: a worker with no Worker constructor, as in
+// browsers without nested workers) leaves the single-threaded build, with a warning.
+test('threads asked, but the pool cannot start: one thread, the relaxed-SIMD build, same answers', async () => {
+  const other = await env.browser.newPage();
+  const otherErrors = collectErrors(other);
+  const warnings = [];
+  other.on('console', (m) => m.type() === 'warning' && warnings.push(m.text()));
+  await other.route('**/pkg/worker.js', async (route) => {
+    const response = await route.fetch();
+    const body = `self.Worker = undefined;\n${await response.text()}`;
+    await route.fulfill({ response, body });
+  });
+  try {
+    await other.goto(`${env.server.url}tests/browser/fixtures/plain.html`);
+    const { info, top } = await other.evaluate(async (photo) => {
+      const { ImageClassifier } = await import('/pkg/image-classifier.js');
+      const classifier = await ImageClassifier.load('/models/efficientnet-lite0', { threads: 2 });
+      const result = await classifier.classify(await (await fetch(`/${photo}`)).blob());
+      classifier.dispose();
+      return { info: classifier.loadInfo, top: result.top };
+    }, PHOTO);
+    assert.equal(info.build, 'relaxed-simd');
+    assert.equal(info.threads, 1);
+    assert.ok(warnings.some((w) => /multi-threaded engine did not start/.test(w)), warnings.join('\n'));
+    assertSameAsCli(top, PHOTO, FP32_MODEL);
+    assert.deepEqual(otherErrors, []);
+  } finally {
+    await other.close();
+  }
+});
+
 test('no errors in the console', () => {
   // The 404 of the missing bundle is the browser's own network log line, not a page error.
   assert.deepEqual(errors.filter((e) => !/404/.test(e) || !e.startsWith('console: Failed to load resource')), []);

@@ -18,6 +18,10 @@
 //! and referencing it keeps the linker from dropping this crate's registrations. Upstream, the kernel would sit in `tract-linalg/src/wasm/` beside
 //! `mmm_f32_gemm.rs` and the tier's rule would replace the 8x8 one.
 //!
+//! The matrix-product kernel also reads A where it lies (packing `STRIDED_A`, tract's
+//! `StridedKMajor`), which vendored tract-core uses for activations with a contiguous M axis and a
+//! K of at most 64 instead of copying them into 3-row panels (vendor/README.md).
+//!
 //! Only compiled for wasm32 with `simd128`; on other targets the crate is empty.
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -32,6 +36,6 @@ mod tier;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub use depthwise::{depthwise_w_f32, ROUTINE_NAME as DEPTHWISE_ROUTINE_NAME};
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub use mmm_f32::{kernel_3x12, KERNEL_NAME, MR, NR};
+pub use mmm_f32::{kernel_3x12, KERNEL_NAME, MR, NR, STRIDED_A};
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub use tier::{enabled, set_enabled};

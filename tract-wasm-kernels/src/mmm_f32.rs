@@ -10,6 +10,7 @@ use std::arch::wasm32::*;
 use tract_linalg::mmm::{DynKernel, FusedKerSpec, OutputStoreKer};
 use tract_linalg::mmm_routines::MmmRoutine;
 use tract_linalg::pack::Packing;
+use tract_linalg::strided_panel::StridedKMajor;
 
 use crate::madd::madd;
 
@@ -159,7 +160,11 @@ pub unsafe fn kernel_3x12(ops: &[FusedKerSpec<f32>]) -> isize {
                     write_row(ptr.offset(r as isize * row_byte_stride), col_byte_stride, *row);
                 }
             }
-            FusedKerSpec::AddMatMul { k, pa, pb, packing: _ } => {
+            FusedKerSpec::AddMatMul { k, pa, pb, packing } => {
+                if packing == STRIDED_A {
+                    add_mat_mul_strided(&mut acc, k, pa as *const usize, pb as *const v128);
+                    continue;
+                }
                 // A packed [k][3], B packed [k][12]. Unrolling k by two measured slower: V8
                 // then runs out of registers again.
                 let mut a = pa as *const f32;
@@ -181,9 +186,54 @@ pub unsafe fn kernel_3x12(ops: &[FusedKerSpec<f32>]) -> isize {
     0
 }
 
+/// `acc += A · B` with A read where it lies (`StridedKMajor`, packing `STRIDED_A`): `desc` is
+/// tract's panel descriptor, three words: the address of the panel's first row at k = 0, the
+/// bytes from one k to the next, and how many of the 3 rows exist (the last panel of A may have
+/// fewer; the missing rows count as zeros and are never read).
+///
+/// # Safety
+/// As tract's strided-panel contract: rows `0..valid` readable at every k in `0..k`.
+#[inline(always)]
+unsafe fn add_mat_mul_strided(acc: &mut Tile, k: usize, desc: *const usize, mut b: *const v128) {
+    let (mut a, stride, valid) = (*desc as *const u8, *desc.add(1) as isize, *desc.add(2));
+    if valid == MR {
+        for _ in 0..k {
+            let c: [v128; NV] = std::array::from_fn(|j| v128_load(b.add(j)));
+            for (r, row) in acc.iter_mut().enumerate() {
+                let s = v128_load32_splat(a.add(4 * r) as *const u32);
+                for (v, c) in row.iter_mut().zip(c) {
+                    *v = madd(*v, s, c);
+                }
+            }
+            a = a.offset(stride);
+            b = b.add(NV);
+        }
+    } else {
+        for _ in 0..k {
+            let c: [v128; NV] = std::array::from_fn(|j| v128_load(b.add(j)));
+            for (r, row) in acc.iter_mut().enumerate().take(valid) {
+                let s = v128_load32_splat(a.add(4 * r) as *const u32);
+                for (v, c) in row.iter_mut().zip(c) {
+                    *v = madd(*v, s, c);
+                }
+            }
+            a = a.offset(stride);
+            b = b.add(NV);
+        }
+    }
+}
+
+/// The packing (index into the kernel's list) in which A is not packed: vendored tract-core hands
+/// an activation whose M axis is contiguous (a 1x1 convolution's CHW input) and whose K is at
+/// most 64 to the kernel in place, instead of copying it into 3-row panels first: tract-linalg
+/// has no fast copy for panels of 3 f32s, so that copy went value by value (vendor/README.md).
+pub const STRIDED_A: usize = 1;
+
 /// The kernel as tract-linalg's pool holds it: name, tile, packings, written for wasm.
 pub(crate) fn make() -> Box<dyn tract_linalg::mmm::MatMatMul> {
-    let mut kernel = DynKernel::<MR, NR, f32>::new(KERNEL_NAME, kernel_3x12, f32::packing(MR), f32::packing(NR));
+    let mut kernel = DynKernel::<MR, NR, f32>::new(KERNEL_NAME, kernel_3x12, f32::packing(MR), f32::packing(NR))
+        // Packing STRIDED_A: the same B panels, so B packed once (the weights) serves both.
+        .with_packing(StridedKMajor::new(MR), f32::packing(NR));
     kernel.arch = Some(tract_linalg::isa::Arch::Wasm32Simd128);
     Box::new(kernel)
 }

@@ -7,7 +7,7 @@ use tract_core::internal::*;
 use tract_core::ops::einsum::EinSum;
 use tract_core::ops::math;
 use tract_linalg::mmm::{FusedKerSpec, OutputStoreKer, RoundingPolicy};
-use tract_wasm_kernels::{kernel_3x12, set_enabled, KERNEL_NAME, MR, NR};
+use tract_wasm_kernels::{kernel_3x12, set_enabled, KERNEL_NAME, MR, NR, STRIDED_A};
 use wasm_bindgen_test::wasm_bindgen_test;
 
 mod common;
@@ -225,6 +225,52 @@ fn every_other_fused_op() {
     });
 }
 
+/// A read in place (packing `STRIDED_A`): the kernel gets a descriptor of where the panel's rows
+/// start, the bytes between one k and the next, and how many of its 3 rows exist. Rows past
+/// those hold a poison value the kernel must not read; it gives what the packed A gives.
+#[wasm_bindgen_test]
+fn strided_a_read_in_place_equals_packed_a() {
+    for k in [0, 1, 2, 7, 64] {
+        for valid in 1..=MR {
+            // A as [k][row_len] with the panel's rows at columns 2.., poison after the valid ones.
+            let row_len = 11;
+            let mut a_rows = values(k.max(1) * row_len, 21);
+            for kk in 0..k {
+                for r in valid..MR {
+                    a_rows[kk * row_len + 2 + r] = f32::NAN;
+                }
+            }
+            let packed: Vec<f32> =
+                (0..k * MR).map(|i| if i % MR < valid { a_rows[(i / MR) * row_len + 2 + i % MR] } else { 0.0 }).collect();
+            let (a_packed, b) = (aligned(&packed), aligned(&values(k * NR, 22)));
+            let desc = [a_rows[2..].as_ptr() as usize, 4 * row_len, valid];
+            let mut ours = CTile::new(NR, 1, 99);
+            let mut theirs = CTile::new(NR, 1, 99);
+            let ops = |pa: *const u8, packing: usize, store: OutputStoreKer| {
+                [
+                    FusedKerSpec::Clear,
+                    FusedKerSpec::AddMatMul { k, pa, pb: b.as_ptr() as _, packing },
+                    FusedKerSpec::Store(store),
+                    FusedKerSpec::Done,
+                ]
+            };
+            unsafe {
+                kernel_3x12(&ops(desc.as_ptr() as _, STRIDED_A, ours.ker()));
+                reference(&ops(a_packed.as_ptr() as _, 0, theirs.ker()));
+            }
+            let (ours, theirs) = (ours.tile(), theirs.tile());
+            // Rows past `valid` are tract's to discard; the others must agree.
+            for r in 0..valid {
+                let mut got = [[0.0; NR]; MR];
+                let mut want = [[0.0; NR]; MR];
+                got[r] = ours[r];
+                want[r] = theirs[r];
+                assert_close(&got, &want, &format!("k={k} valid={valid} row {r}"));
+            }
+        }
+    }
+}
+
 /// `relu(x · w + bias)` as a tract network, optimised, and the kernel name its product got.
 fn product_through_tract(m: usize, k: usize, n: usize) -> TractResult<(Vec<f32>, Vec<f32>, String)> {
     let x = values(m * k, 10);
@@ -267,6 +313,45 @@ fn tract_products_run_on_the_kernel_and_agree_with_a_naive_product() {
         let scale = want.iter().fold(1f32, |s, x| s.max(x.abs()));
         for (ix, (g, w)) in got.iter().zip(&want).enumerate() {
             assert!((g - w).abs() <= 1e-5 * scale, "{m}x{k}x{n} at {ix}: tract {g}, naive {w}");
+        }
+    }
+}
+
+/// A product whose left operand is an activation laid out k-major (`[k, m]`, the M axis
+/// contiguous, as a 1x1 convolution's CHW input is): tract hands it to the kernel in place
+/// (`StridedKMajor { r: 3 }`, packing `STRIDED_A`) instead of copying it into panels, and the result
+/// agrees with a naive product, partial panels included. Past a K of 64 (vendored tract-core's
+/// STRIDED_A_MAX_K) A is copied into panels as before: read in place, a long K costs more than
+/// the copy.
+#[wasm_bindgen_test]
+fn k_major_activations_with_a_short_k_are_read_in_place() {
+    set_enabled(true);
+    for (m, k, n) in [(200, 64, 50), (50, 5, 3), (13, 1, 5), (3136, 24, 12), (64, 9, 12), (200, 65, 50), (400, 96, 24)] {
+        let x = values(k * m, 30);
+        let w = values(k * n, 31);
+        let mut model = TypedModel::default();
+        let input = model.add_source("x", f32::fact([k, m])).unwrap();
+        let weights = model.add_const("w", tensor1(&w).into_shape(&[k, n]).unwrap()).unwrap();
+        let product = model
+            .wire_node("product", EinSum::new("km,kn->mn".parse().unwrap(), f32::datum_type()), &[input, weights])
+            .unwrap()[0];
+        model.select_output_outlets(&[product]).unwrap();
+        let model = model.into_optimized().unwrap();
+        let info: Vec<String> = model.nodes().iter().flat_map(|node| node.op().info().unwrap_or_default()).collect();
+        let info = info.join(" ");
+        assert!(info.contains(KERNEL_NAME), "{m}x{k}x{n} not on {KERNEL_NAME}: {info}");
+        let in_place = info.contains("StridedKMajor { r: 3 }");
+        assert_eq!(in_place, k <= 64, "{m}x{k}x{n}: A read in place: {in_place}: {info}");
+        let plan = model.into_runnable().unwrap();
+        let output = plan.run(tvec!(tensor1(&x).into_shape(&[k, m]).unwrap().into_tvalue())).unwrap();
+        let got = output[0].to_plain_array_view::<f32>().unwrap();
+        let scale = 2.0 * 2.0 * k as f32;
+        for i in 0..m {
+            for j in 0..n {
+                let want: f32 = (0..k).map(|l| x[l * m + i] * w[l * n + j]).sum();
+                let g = got[[i, j]];
+                assert!((g - want).abs() <= 1e-5 * scale, "{m}x{k}x{n} at [{i}][{j}]: tract {g}, naive {want}");
+            }
         }
     }
 }

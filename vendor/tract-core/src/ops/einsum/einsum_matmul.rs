@@ -913,16 +913,30 @@ fn optimized_mat_mul(
     let taps = patch.taps(model, &node.inputs)?;
     let name = &node.name;
 
-    // NCHW 1x1 activations are already K-major with a contiguous mn axis. The
-    // 32x32 SME kernel can load that row in place. Const A, a non-SME kernel,
-    // and an extractor stay on the copy. The 3x3 gather is a different node.
+    // NCHW 1x1 activations are already K-major with a contiguous mn axis. A kernel whose
+    // packing 1 is `StridedKMajor` (the 32x32 SME kernel; vendored: any such kernel, such as
+    // this product's wasm 3x12) loads that row in place. Const A and an extractor stay on the
+    // copy. The 3x3 gather is a different node.
+    //
+    // Vendored: other kernels than SME only for K <= STRIDED_A_MAX_K. A panel read in place
+    // touches one cache line per k (against 12 bytes per k packed), which stay in L1 across the
+    // tile row only for a short K: in Chromium (wasm 3x12, one thread) PNASNet-5's 1x1
+    // convolutions (K 96 to 4320) packed 100 -> 24 ms per image but multiplied 1634 -> 1896 ms,
+    // while EfficientNet-Lite0's two with K 16 and 32 (112x112 planes) lost their copies.
+    const STRIDED_A_MAX_K: usize = 64;
+    let short_k = input_shapes[0][op.a_k()].to_usize().is_ok_and(|k| k <= STRIDED_A_MAX_K);
+    let strided_packer = impls[0].0.packings().get(1).and_then(|(a, _)| {
+        a.downcast_ref::<tract_linalg::strided_panel::StridedKMajor>().copied()
+    });
+    let strided_packer =
+        strided_packer.filter(|_| short_k || impls[0].0.name() == "sme_mmm_f32_32x32");
     let strided_a = impls.len() == 1
         && impls[0].2.is_none()
         && matches!(impls[0].1, 0 | 1)
         && input_facts[0].konst.is_none()
         && input_facts[0].exotic_fact.is_none()
         && input_facts[0].datum_type == DatumType::F32
-        && impls[0].0.name() == "sme_mmm_f32_32x32";
+        && strided_packer.is_some();
 
     let pack_a: Box<dyn TypedOp> = if input_facts[0].konst.is_some() {
         if let Some(packed_format) = left_pack.downcast_ref::<PackedBlockQuantFormat>().cloned() {
@@ -943,7 +957,7 @@ fn optimized_mat_mul(
         }
     } else if strided_a {
         Box::new(OptMatMulPack {
-            packers: vec![Box::new(tract_linalg::strided_panel::StridedKMajor::new(32))],
+            packers: vec![Box::new(strided_packer.unwrap())],
             mode_picker: mode_picker.clone(),
             k_axis: op.a_k(),
             mn_axis: op.a_m(),

@@ -23,7 +23,8 @@ async function getText(url, reload) {
 // message to the hashing worker and a progress message to the page (PNASNet over an emulated
 // 200 Mbit/s link: 26.4-27.5 s pushing each chunk, 25.5-26.0 s gathered). Chunks smaller than
 // DIRECT_BYTES are gathered into pieces of up to PIECE_BYTES first, and a piece goes once it is
-// full or FLUSH_MS after the last push, so a slow link still shows progress. Bigger chunks (loopback: ~800 KB) go as they are.
+// full or FLUSH_MS after the last push, so a slow link still shows progress. Bigger chunks
+// (loopback: ~800 KB) go as they are.
 const DIRECT_BYTES = 64 << 10;
 const PIECE_BYTES = 512 << 10;
 const FLUSH_MS = 50;

@@ -925,7 +925,7 @@ fn optimized_mat_mul(
     // while EfficientNet-Lite0's two with K 16 and 32 (112x112 planes) lost their copies.
     const STRIDED_A_MAX_K: usize = 64;
     let short_k = input_shapes[0][op.a_k()].to_usize().is_ok_and(|k| k <= STRIDED_A_MAX_K);
-    let strided_packer = impls[0].0.packings().get(1).and_then(|(a, _)| {
+    let strided_packer = impls.first().and_then(|(mmm, _, _)| mmm.packings().get(1)).and_then(|(a, _)| {
         a.downcast_ref::<tract_linalg::strided_panel::StridedKMajor>().copied()
     });
     let strided_packer =

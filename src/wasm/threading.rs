@@ -9,17 +9,16 @@ use tract_linalg::multithread::set_threading_element_threshold;
 /// Below how many output elements tract's depthwise convolutions, and its other
 /// element-wise, pooling and padding ops, stay on one thread. A depthwise convolution does
 /// 9 to 49 multiply-adds per element, the others one or a few, so waking the pool's Web
-/// Workers pays off at very different sizes (`make bench-threading`, 2 cores, Chromium,
-/// medians of 3 rounds: PNASNet 0.90-0.92 s per image with depthwise from 128k elements and
-/// 0.90-0.92 s from 32k, against 0.94-0.97 s at 512k; EfficientNet-Lite0 within noise at all
-/// three; every op from 32k, EfficientNet-Lite0 was 27-31 ms against 23.5-27 in an earlier
-/// sweep). tract has one gate for all of them, so it is set before each operator runs.
-/// Since the pool's other threads spin for work during a run (`run_on_pool`), a split costs
-/// less, and the other ops (B packing, activations) gain from 128k elements too (5 rounds
-/// of 15 runs, each setting alternated: EfficientNet-Lite0 17.8-19.0 ms against 18.5-21.6 at
-/// 512k; PNASNet 0.70-0.72 s against 0.72-0.77 s, one round slow for both); depthwise at 32k to
-/// 256k within 2%.
-pub static DEPTHWISE_ELEMENTS: AtomicUsize = AtomicUsize::new(131_072);
+/// Workers pays off at very different sizes. tract has one gate for all of them, so it is set
+/// before each operator runs. Since the pool's other threads spin for work during a run
+/// (`run_on_pool`), a split costs little: the other ops (B packing, activations) gain from
+/// 128k elements (5 rounds of 15 runs, each setting alternated: EfficientNet-Lite0 17.8-19.0
+/// ms against 18.5-21.6 at 512k; PNASNet 0.70-0.72 s against 0.72-0.77 s), and depthwise
+/// convolutions from 32k, once channel-last ones of few rows split by rows (vendor/README):
+/// per-node medians of 8 alternated rounds in one worker (`Classifier.profile`, 2 threads),
+/// EfficientNet-Lite0's depthwise time 5.2 -> 4.3 ms per image against 128k; PNASNet's (4
+/// rounds) 128 -> 106 ms.
+pub static DEPTHWISE_ELEMENTS: AtomicUsize = AtomicUsize::new(32_768);
 pub static OTHER_ELEMENTS: AtomicUsize = AtomicUsize::new(131_072);
 
 pub fn before_op(op: &str) {

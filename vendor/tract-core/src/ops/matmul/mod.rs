@@ -1,6 +1,7 @@
 pub mod de_block_quant;
 pub mod optimized;
 pub mod pack;
+mod pack_rows_of_three;
 pub mod quant;
 
 use crate::internal::*;

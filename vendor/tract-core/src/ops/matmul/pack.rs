@@ -112,7 +112,17 @@ impl OptMatMulPack {
         }
         unsafe {
             let stores = if output_shape.iter().all(|d| *d == 1) {
-                let packed = packer.prepare_one_view(&input.view(), self.k_axis, self.mn_axis)?;
+                // Vendored: K-contiguous f32 activations packed 3 rows at a time with SIMD.
+                let rows_of_three = match packer.downcast_ref::<tract_linalg::pack::PackedFormat>() {
+                    Some(format) => {
+                        super::pack_rows_of_three::pack(format, &input, self.k_axis, self.mn_axis)?
+                    }
+                    None => None,
+                };
+                let packed = match rows_of_three {
+                    Some(packed) => packed,
+                    None => packer.prepare_one_view(&input.view(), self.k_axis, self.mn_axis)?,
+                };
                 PackedMatrixStorage::new_batched(&output_shape, tvec![packed])
                     .into_tensor(input.datum_type())
             } else {

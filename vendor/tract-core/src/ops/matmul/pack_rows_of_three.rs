@@ -1,0 +1,110 @@
+//! Vendored: packing a K-contiguous f32 operand into panels of 3 rows with wasm SIMD.
+//!
+//! tract-linalg's `pack_k_major` moves a K-contiguous block as 4x4 tiles, so a panel of 3 rows
+//! (the wasm builds' `wasm_f32_3x12` kernel) has no tile and goes value by value through its tail
+//! loop. Channel-last 1x1 convolutions pack their activations (M = pixels, K = input channels)
+//! this way on every run. Here each group of 4 k of the panel's 3 rows becomes 3 loads, 6 lane
+//! shuffles and 3 stores. The packed bytes are the ones `PackedFormat::pack_tensor_view` writes.
+
+use crate::internal::*;
+use tract_linalg::mmm::{EagerPackedInput, MMMInputValue, PackedExoticFact};
+use tract_linalg::pack::PackedFormat;
+
+/// The packed operand, or None when this path does not apply (another panel width or type, a
+/// K axis that is not contiguous, or a build without SIMD128).
+pub(crate) fn pack(
+    format: &PackedFormat,
+    input: &Tensor,
+    k_axis: usize,
+    mn_axis: usize,
+) -> TractResult<Option<Box<dyn MMMInputValue>>> {
+    if !cfg!(target_feature = "simd128")
+        || format.r != 3
+        || format.dt != f32::datum_type()
+        || input.datum_type() != f32::datum_type()
+        || input.strides()[k_axis] != 1
+    {
+        return Ok(None);
+    }
+    let (k, mn) = (input.shape()[k_axis], input.shape()[mn_axis]);
+    let mn_stride = input.strides()[mn_axis] as usize;
+    let panel_len = format.single_panel_len(k);
+    let packed_len = format.len(k, mn);
+    if panel_len == 0 || packed_len == 0 {
+        return Ok(None);
+    }
+    let mut packed = unsafe {
+        Blob::new_for_size_and_align(packed_len * size_of::<f32>(), format.alignment_bytes)
+    };
+    // As tract does: the kernel computes on the last panel's missing rows before their
+    // results are dropped, and garbage there could decode to slow denormals.
+    if mn % 3 != 0 {
+        packed.as_bytes_mut()[(mn / 3) * panel_len * size_of::<f32>()..].fill(0);
+    }
+    let src = input.as_ptr::<f32>()? as usize;
+    let out = unsafe {
+        std::slice::from_raw_parts_mut(packed.as_bytes_mut().as_mut_ptr() as *mut f32, packed_len)
+    };
+    tract_linalg::multithread::par_chunks_mut(out, panel_len, packed_len, |first, panels| {
+        for (ix, panel) in panels.chunks_mut(panel_len).enumerate() {
+            let row0 = (first + ix) * 3;
+            let rows = 3.min(mn - row0);
+            let src = src as *const f32;
+            unsafe {
+                let row = |r: usize| src.add((row0 + r) * mn_stride);
+                if rows == 3 {
+                    interleave_3(row(0), row(1), row(2), k, panel.as_mut_ptr());
+                } else {
+                    for r in 0..rows {
+                        let row = row(r);
+                        for kk in 0..k {
+                            panel[kk * 3 + r] = *row.add(kk);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    })?;
+    Ok(Some(Box::new(EagerPackedInput {
+        fact: PackedExoticFact { format: Box::new(format.clone()), mn: mn.to_dim(), k },
+        packed: packed.into(),
+        panel_bytes: panel_len * size_of::<f32>(),
+        mn,
+    })))
+}
+
+/// `dst[3 k + r] = row r [k]` for k < `k`.
+#[cfg(target_feature = "simd128")]
+unsafe fn interleave_3(a: *const f32, b: *const f32, c: *const f32, k: usize, dst: *mut f32) {
+    use core::arch::wasm32::*;
+    unsafe {
+        let mut i = 0;
+        while i + 4 <= k {
+            let va = v128_load(a.add(i) as *const v128);
+            let vb = v128_load(b.add(i) as *const v128);
+            let vc = v128_load(c.add(i) as *const v128);
+            let ab_lo = i32x4_shuffle::<0, 4, 1, 5>(va, vb); // a0 b0 a1 b1
+            let ab_hi = i32x4_shuffle::<2, 6, 3, 7>(va, vb); // a2 b2 a3 b3
+            let o0 = i32x4_shuffle::<0, 1, 4, 2>(ab_lo, vc); // a0 b0 c0 a1
+            let bc = i32x4_shuffle::<3, 5, 3, 5>(ab_lo, vc); // b1 c1 . .
+            let o1 = i32x4_shuffle::<0, 1, 4, 5>(bc, ab_hi); // b1 c1 a2 b2
+            let o2 = i32x4_shuffle::<6, 2, 3, 7>(ab_hi, vc); // c2 a3 b3 c3
+            let out = dst.add(3 * i) as *mut v128;
+            v128_store(out, o0);
+            v128_store(out.add(1), o1);
+            v128_store(out.add(2), o2);
+            i += 4;
+        }
+        for kk in i..k {
+            *dst.add(3 * kk) = *a.add(kk);
+            *dst.add(3 * kk + 1) = *b.add(kk);
+            *dst.add(3 * kk + 2) = *c.add(kk);
+        }
+    }
+}
+
+#[cfg(not(target_feature = "simd128"))]
+unsafe fn interleave_3(_: *const f32, _: *const f32, _: *const f32, _: usize, _: *mut f32) {
+    unreachable!("the SIMD128 path is only taken in SIMD128 builds")
+}

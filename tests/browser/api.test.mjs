@@ -101,18 +101,19 @@ test('bad calls reject with readable errors; dispose ends the classifier', async
   assert.match(messages.disposed, /disposed/);
 });
 
-// A pool of Web Workers that cannot start (here: a worker with no Worker constructor, as in
-// browsers without nested workers) leaves the single-threaded build, with a warning.
-test('threads asked, but the pool cannot start: one thread, the relaxed-SIMD build, same answers', async () => {
+// Threads asked for, and something fails on the way: the load still answers, on one thread,
+// with the same results, and says so in a console warning. `mendWorker(body)` rewrites the
+// worker's script; `route` (optional) also intercepts other requests of the page.
+async function loadWithThreadsFailing({ mendWorker = (body) => body, route = null }) {
   const other = await env.browser.newPage();
   const otherErrors = collectErrors(other);
   const warnings = [];
   other.on('console', (m) => m.type() === 'warning' && warnings.push(m.text()));
-  await other.route('**/pkg/worker.js', async (route) => {
-    const response = await route.fetch();
-    const body = `self.Worker = undefined;\n${await response.text()}`;
-    await route.fulfill({ response, body });
+  await other.route('**/pkg/worker.js', async (r) => {
+    const response = await r.fetch();
+    await r.fulfill({ response, body: mendWorker(await response.text()) });
   });
+  if (route) await other.route(route.url, route.handler);
   try {
     await other.goto(`${env.server.url}tests/browser/fixtures/plain.html`);
     const { info, top } = await other.evaluate(async (photo) => {
@@ -122,14 +123,35 @@ test('threads asked, but the pool cannot start: one thread, the relaxed-SIMD bui
       classifier.dispose();
       return { info: classifier.loadInfo, top: result.top };
     }, PHOTO);
-    assert.equal(info.build, 'relaxed-simd');
     assert.equal(info.threads, 1);
-    assert.ok(warnings.some((w) => /multi-threaded engine did not start/.test(w)), warnings.join('\n'));
     assertSameAsCli(top, PHOTO, FP32_MODEL);
     assert.deepEqual(otherErrors, []);
+    return { build: info.build, warnings };
   } finally {
     await other.close();
   }
+}
+
+// A pool of Web Workers that cannot start (here: a worker with no Worker constructor, as in
+// browsers without nested workers): the threads build, already started (the network downloads
+// into it meanwhile), runs on one thread.
+test('threads asked, but the pool cannot start: the threads build on one thread, same answers', async () => {
+  const { build, warnings } = await loadWithThreadsFailing({ mendWorker: (body) => `self.Worker = undefined;\n${body}` });
+  assert.equal(build, 'threads+relaxed-simd');
+  assert.ok(warnings.some((w) => /multi-threaded engine did not start its thread pool/.test(w)), warnings.join('\n'));
+});
+
+// The threads build's module itself cannot start (here: its wasm file is damaged): the
+// relaxed-SIMD build instead.
+test('threads asked, but the threads build cannot start: the relaxed-SIMD build, same answers', async () => {
+  const { build, warnings } = await loadWithThreadsFailing({
+    route: {
+      url: '**/pkg/threads/engine_bg.wasm',
+      handler: (r) => r.fulfill({ contentType: 'application/wasm', body: 'not a wasm module' }),
+    },
+  });
+  assert.equal(build, 'relaxed-simd');
+  assert.ok(warnings.some((w) => /multi-threaded engine did not start \(/.test(w)), warnings.join('\n'));
 });
 
 test('no errors in the console', () => {

@@ -12,7 +12,7 @@ import { StreamHasher } from './stream-hasher.js';
 
 // The engine (one of the wasm builds) is chosen and started by the first load request.
 let engineStart = null; // promise of the engine, from the first load
-let engine = null; // {module, exports, threads, build}
+let engine = null; // {module, exports, threads: promise of the thread count, build}
 let classifier = null;
 let hasher; // StreamHasher, made by the first download (null where workers cannot start workers)
 let crashed = false;
@@ -68,24 +68,34 @@ const hasRelaxedSimd = () => WebAssembly.validate(RELAXED_SIMD_PROBE);
 // isolated page, and relaxed SIMD, which that build also uses) when more than one thread is
 // asked for; else relaxed SIMD; else plain SIMD128. `relaxedSimd: false` forces plain SIMD128.
 // The literal import() paths let bundlers find every build.
+// The threads build's pool of Web Workers starts while the network downloads into the module's
+// memory and is prepared (neither uses the pool); a load waits for it only before answering. If
+// the pool cannot start, the same module runs on one thread; if the module cannot, the next build.
 async function startEngine(threads, relaxedSimd) {
   const relaxed = relaxedSimd && hasRelaxedSimd();
   if (threads > 1 && relaxed && self.crossOriginIsolated) {
     try {
       const module = await import('./threads/engine.js');
       const exports = await module.default();
-      await module.initThreadPool(threads);
-      return { module, exports, threads: module.useThreadPool(), build: 'threads+relaxed-simd' };
+      const pooled = module.initThreadPool(threads).then(
+        () => module.useThreadPool(),
+        (err) => {
+          console.warn(`the multi-threaded engine did not start its thread pool (${err.message}); using one thread`);
+          return 1;
+        },
+      );
+      return { module, exports, threads: pooled, build: 'threads+relaxed-simd' };
     } catch (err) {
-      console.warn(`the multi-threaded engine did not start (${err.message}); using one thread`);
+      console.warn(`the multi-threaded engine did not start (${err.message}); using the single-threaded build`);
     }
   }
+  const single = Promise.resolve(1);
   if (relaxed) {
     const module = await import('./relaxed/engine.js');
-    return { module, exports: await module.default(), threads: 1, build: 'relaxed-simd' };
+    return { module, exports: await module.default(), threads: single, build: 'relaxed-simd' };
   }
   const module = await import('./engine.js');
-  return { module, exports: await module.default(), threads: 1, build: 'simd128' };
+  return { module, exports: await module.default(), threads: single, build: 'simd128' };
 }
 
 // Bytes of wasm linear memory: it only grows, so after a load it is the peak so far.
@@ -120,7 +130,7 @@ const HANDLERS = {
       bytes,
       downloadMs: t1 - t0,
       loadMs: t2 - t1,
-      threads: engine.threads,
+      threads: await engine.threads,
       build: engine.build,
       matMulKernels: classifier.matMulKernels,
       wasmMemoryBytes: wasmMemoryBytes(),

@@ -324,12 +324,15 @@ fn tract_products_run_on_the_kernel_and_agree_with_a_naive_product() {
 /// contiguous, as a 1x1 convolution's CHW input is): tract hands it to the kernel in place
 /// (`StridedKMajor { r: 3 }`, packing `STRIDED_A`) instead of copying it into panels, and the result
 /// agrees with a naive product, partial panels included. Past a K of 64 (vendored tract-core's
-/// STRIDED_A_MAX_K) A is copied into panels as before: read in place, a long K costs more than
-/// the copy.
+/// STRIDED_A_MAX_K) A is copied into panels instead (read in place, a long K costs more than the
+/// copy), by vendored tract-core's SIMD gather in blocks of 128 k: the last cases span several
+/// blocks with a K that is not a multiple of 4, end on partial panels of 2 and 1 rows, and (300)
+/// on a full panel whose 4-value loads would pass the row's end (it goes value by value).
 #[wasm_bindgen_test]
 fn k_major_activations_with_a_short_k_are_read_in_place() {
     set_enabled(true);
-    for (m, k, n) in [(200, 64, 50), (50, 5, 3), (13, 1, 5), (3136, 24, 12), (64, 9, 12), (200, 65, 50), (400, 96, 24)] {
+    let cases = [(200, 64, 50), (50, 5, 3), (13, 1, 5), (3136, 24, 12), (64, 9, 12), (200, 65, 50), (400, 96, 24)];
+    for (m, k, n) in cases.into_iter().chain([(301, 301, 20), (300, 259, 16), (1764, 1080, 12)]) {
         let x = values(k * m, 30);
         let w = values(k * n, 31);
         let mut model = TypedModel::default();

@@ -112,7 +112,7 @@ impl OptMatMulPack {
         }
         unsafe {
             let stores = if output_shape.iter().all(|d| *d == 1) {
-                // Vendored: K-contiguous f32 activations packed 3 rows at a time with SIMD.
+                // Vendored: K- or M-contiguous f32 activations packed 3 rows at a time with SIMD.
                 let rows_of_three = match packer.downcast_ref::<tract_linalg::pack::PackedFormat>() {
                     Some(format) => {
                         super::pack_rows_of_three::pack(format, &input, self.k_axis, self.mn_axis)?

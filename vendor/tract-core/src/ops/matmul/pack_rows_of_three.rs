@@ -1,17 +1,25 @@
-//! Vendored: packing a K-contiguous f32 operand into panels of 3 rows with wasm SIMD.
+//! Vendored: packing an f32 operand into panels of 3 rows (the wasm builds' `wasm_f32_3x12`
+//! kernel) with wasm SIMD, for the two layouts 1x1 convolutions give their activations.
 //!
-//! tract-linalg's `pack_k_major` moves a K-contiguous block as 4x4 tiles, so a panel of 3 rows
-//! (the wasm builds' `wasm_f32_3x12` kernel) has no tile and goes value by value through its tail
-//! loop. Channel-last 1x1 convolutions pack their activations (M = pixels, K = input channels)
-//! this way on every run. Here each group of 4 k of the panel's 3 rows becomes 3 loads, 6 lane
-//! shuffles and 3 stores. The packed bytes are the ones `PackedFormat::pack_tensor_view` writes.
+//! K-contiguous (channel-last, M = pixels, K = input channels): tract-linalg's `pack_k_major`
+//! moves such a block as 4x4 tiles, so a panel of 3 rows has no tile and goes value by value
+//! through its tail loop. Here each group of 4 k of the panel's 3 rows becomes 3 loads, 6 lane
+//! shuffles and 3 stores.
+//!
+//! M-contiguous (channel-first): tract-linalg's `pack_t` goes value by value through its writer
+//! for rows of 12 bytes, k outer, so each k writes 12 bytes to every panel (panels K * 12 bytes
+//! apart). Here each group of 4 k of a panel becomes 4 loads, 3 shuffles and 3 stores, panel by
+//! panel within blocks of `K_BLOCK` k, so the block's source rows stay in L1 while its panels are
+//! written front to back.
+//!
+//! The packed bytes are the ones `PackedFormat::pack_tensor_view` writes.
 
 use crate::internal::*;
 use tract_linalg::mmm::{EagerPackedInput, MMMInputValue, PackedExoticFact};
 use tract_linalg::pack::PackedFormat;
 
-/// The packed operand, or None when this path does not apply (another panel width or type, a
-/// K axis that is not contiguous, or a build without SIMD128).
+/// The packed operand, or None when this path does not apply (another panel width or type,
+/// neither the K nor the M axis contiguous, or a build without SIMD128).
 pub(crate) fn pack(
     format: &PackedFormat,
     input: &Tensor,
@@ -22,12 +30,16 @@ pub(crate) fn pack(
         || format.r != 3
         || format.dt != f32::datum_type()
         || input.datum_type() != f32::datum_type()
-        || input.strides()[k_axis] != 1
     {
         return Ok(None);
     }
+    let (k_stride, mn_stride) = (input.strides()[k_axis], input.strides()[mn_axis]);
+    let k_contiguous = k_stride == 1;
+    if (!k_contiguous && mn_stride != 1) || k_stride < 0 || mn_stride < 0 {
+        return Ok(None);
+    }
+    let (k_stride, mn_stride) = (k_stride as usize, mn_stride as usize);
     let (k, mn) = (input.shape()[k_axis], input.shape()[mn_axis]);
-    let mn_stride = input.strides()[mn_axis] as usize;
     let panel_len = format.single_panel_len(k);
     let packed_len = format.len(k, mn);
     if panel_len == 0 || packed_len == 0 {
@@ -46,6 +58,10 @@ pub(crate) fn pack(
         std::slice::from_raw_parts_mut(packed.as_bytes_mut().as_mut_ptr() as *mut f32, packed_len)
     };
     tract_linalg::multithread::par_chunks_mut(out, panel_len, packed_len, |first, panels| {
+        if !k_contiguous {
+            unsafe { gather_3(src as *const f32, k_stride, mn, k, first, panels, panel_len) };
+            return Ok(());
+        }
         for (ix, panel) in panels.chunks_mut(panel_len).enumerate() {
             let row0 = (first + ix) * 3;
             let rows = 3.min(mn - row0);
@@ -102,6 +118,61 @@ unsafe fn interleave_3(a: *const f32, b: *const f32, c: *const f32, k: usize, ds
             *dst.add(3 * kk + 2) = *c.add(kk);
         }
     }
+}
+
+/// How many k of an M-contiguous operand are packed into every panel before the next ones: the
+/// block's source rows (one cache line each per panel) stay in L1 while the panels are written.
+const K_BLOCK: usize = 128;
+
+/// The panels `first..` (`panels`, `panel_len` each) of an M-contiguous operand `src` (row k at
+/// `src + k * k_stride`, `mn` values): `panel[3 k + r] = src[k * k_stride + 3 (first + ix) + r]`.
+#[cfg(target_feature = "simd128")]
+unsafe fn gather_3(
+    src: *const f32,
+    k_stride: usize,
+    mn: usize,
+    k: usize,
+    first: usize,
+    panels: &mut [f32],
+    panel_len: usize,
+) {
+    use core::arch::wasm32::*;
+    for k0 in (0..k).step_by(K_BLOCK) {
+        let k1 = (k0 + K_BLOCK).min(k);
+        for (ix, panel) in panels.chunks_mut(panel_len).enumerate() {
+            let m0 = (first + ix) * 3;
+            let dst = panel.as_mut_ptr();
+            unsafe {
+                let row = |kk: usize| src.add(kk * k_stride + m0);
+                let mut kk = k0;
+                // A load reads 4 values, the panel's 3 and the next: only where that one exists.
+                if m0 + 4 <= mn {
+                    while kk + 4 <= k1 {
+                        let va = v128_load(row(kk) as *const v128);
+                        let vb = v128_load(row(kk + 1) as *const v128);
+                        let vc = v128_load(row(kk + 2) as *const v128);
+                        let vd = v128_load(row(kk + 3) as *const v128);
+                        let out = dst.add(3 * kk) as *mut v128;
+                        v128_store(out, i32x4_shuffle::<0, 1, 2, 4>(va, vb)); // a0 a1 a2 b0
+                        v128_store(out.add(1), i32x4_shuffle::<1, 2, 4, 5>(vb, vc)); // b1 b2 c0 c1
+                        v128_store(out.add(2), i32x4_shuffle::<2, 4, 5, 6>(vc, vd)); // c2 d0 d1 d2
+                        kk += 4;
+                    }
+                }
+                let rows = 3.min(mn - m0);
+                for kk in kk..k1 {
+                    for r in 0..rows {
+                        *dst.add(3 * kk + r) = *row(kk).add(r);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(not(target_feature = "simd128"))]
+unsafe fn gather_3(_: *const f32, _: usize, _: usize, _: usize, _: usize, _: &mut [f32], _: usize) {
+    unreachable!("the SIMD128 path is only taken in SIMD128 builds")
 }
 
 #[cfg(not(target_feature = "simd128"))]

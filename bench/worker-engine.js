@@ -3,12 +3,14 @@
 
 import { fetchBundle } from '../pkg/fetch-bundle.js';
 
-// `build`: 'threads', 'relaxed' or '' (SIMD128). The threads build gets a pool of all cores.
+// `build`: 'threads', 'relaxed' or '' (SIMD128), or a folder under pkg/ holding a copy of one
+// (e.g. 'old/threads', to compare two versions in one worker). A threads build (a folder named
+// 'threads') gets a pool of all cores.
 export async function startEngine(build) {
   const engine = await import(`../pkg/${build ? `${build}/` : ''}engine.js`);
   await engine.default();
   let threads = 1;
-  if (build === 'threads') {
+  if (build.split('/').at(-1) === 'threads') {
     await engine.initThreadPool(navigator.hardwareConcurrency);
     threads = engine.useThreadPool();
   }

@@ -20,6 +20,8 @@ pub mod ops;
 pub mod network_bytes;
 #[cfg(feature = "engine")]
 pub mod nnef_stream;
+#[cfg(feature = "engine")]
+pub mod onnx_stream;
 pub mod preprocess;
 #[cfg(feature = "engine")]
 pub mod profile;

@@ -3,8 +3,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
-use prost::Message;
-use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
 use tract_onnx::WithOnnx;
 use tract_onnx::tract_core::ops::matmul::optimized::OptMatMul;
@@ -15,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::manifest::{Manifest, NetworkFormat};
 use crate::network_bytes::NetworkContents;
 use crate::nnef_stream::NnefStream;
+use crate::onnx_stream::{model_with_weights, OnnxStream};
 use crate::ops::use_own_ops;
 use crate::preprocess::input_shape;
 use crate::stored_weights::expand_stored_weights;
@@ -75,9 +74,13 @@ impl Network {
     /// Load the network in the manifest's format (see `NetworkFormat`), optimise and plan.
     pub fn load(contents: NetworkContents, manifest: &Manifest) -> Result<Network> {
         let typed = match (manifest.network.format, contents) {
-            (NetworkFormat::Onnx, NetworkContents::Bytes(bytes)) => typed_from_onnx(bytes, manifest)?,
+            (NetworkFormat::Onnx, NetworkContents::Bytes(bytes)) => typed_from_onnx(onnx_stream_of(bytes), manifest)?,
+            (NetworkFormat::Onnx, NetworkContents::Onnx(stream)) => typed_from_onnx(*stream, manifest)?,
             (NetworkFormat::Onnx, NetworkContents::Nnef(_)) => {
                 return Err(Error::Network("not a readable ONNX model (it is a tar archive)".into()))
+            }
+            (NetworkFormat::Nnef, NetworkContents::Onnx(_)) => {
+                return Err(Error::Network("not a readable NNEF network (not a tar archive)".into()))
             }
             (NetworkFormat::Nnef, NetworkContents::Bytes(bytes)) => {
                 let mut stream = NnefStream::default();
@@ -94,7 +97,11 @@ impl Network {
     /// bundle of format `nnef` ships (`nnef-bundle`). Loading it skips protobuf decoding and the
     /// translation of ONNX operators, and decluttering it again costs less than the first time.
     pub fn onnx_to_nnef(onnx: NetworkContents, manifest: &Manifest) -> Result<Vec<u8>> {
-        let onnx = onnx.into_bytes().ok_or_else(|| Error::Network("the network is not ONNX".into()))?;
+        let onnx = match onnx {
+            NetworkContents::Bytes(bytes) => onnx_stream_of(bytes),
+            NetworkContents::Onnx(stream) => *stream,
+            NetworkContents::Nnef(_) => return Err(Error::Network("the network is not ONNX".into())),
+        };
         let typed = typed_from_onnx(onnx, manifest)?.into_decluttered().map_err(cannot_optimise)?;
         let mut tar = vec![];
         // Deterministic: fixed timestamps, so the same ONNX gives the same bytes (and sha256).
@@ -178,20 +185,22 @@ fn nnef_framework() -> tract_nnef::framework::Nnef {
     tract_nnef::nnef().with_onnx()
 }
 
-/// Parse ONNX bytes and fix the input shape from the manifest.
-///
-/// Takes the bytes by value and frees each stage as soon as the next one exists (bytes ->
-/// protobuf -> graph): for a 350 MB network, at most two copies of the weights are alive.
-fn typed_from_onnx(onnx: Vec<u8>, manifest: &Manifest) -> Result<TypedModel> {
+/// ONNX bytes read whole (a native file), decoded as a download is; the bytes are freed after.
+fn onnx_stream_of(bytes: Vec<u8>) -> OnnxStream {
+    let mut stream = OnnxStream::default();
+    stream.push(&bytes);
+    stream
+}
+
+/// Build the graph of a decoded ONNX file and fix the input shape from the manifest.
+fn typed_from_onnx(onnx: OnnxStream, manifest: &Manifest) -> Result<TypedModel> {
     let shape = input_shape(&manifest.input);
     let not_onnx = |e: String| Error::Network(format!("not a readable ONNX model ({e})"));
-    let mut proto = ModelProto::decode(onnx.as_slice()).map_err(|e| not_onnx(e.to_string()))?;
-    drop(onnx);
-    if let Some(graph) = proto.graph.as_mut() {
+    let mut decoded = onnx.finish().map_err(not_onnx)?;
+    if let Some(graph) = decoded.proto.graph.as_mut() {
         expand_stored_weights(graph);
     }
-    let mut model = tract_onnx::onnx().model_for_proto_model(&proto).map_err(|e| not_onnx(describe(e)))?;
-    drop(proto);
+    let mut model = model_with_weights(decoded).map_err(|e| not_onnx(describe(e)))?;
     check_one_input_one_output(model.inputs.len(), model.outputs.len())?;
     let declared = model.input_fact(0).map_err(|e| Error::Network(describe(e)))?.clone();
     if let Some(dims) = declared.shape.concretize() {

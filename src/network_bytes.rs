@@ -2,8 +2,8 @@
 //!
 //! The browser streams a download into this buffer chunk by chunk, so the bytes live once, in
 //! wasm memory, and the sha256 is ready when the last chunk lands (no second pass over hundreds
-//! of megabytes). An NNEF tar is not even kept as bytes: its tensors are decoded as they arrive
-//! (`nnef_stream`). Loading consumes the buffer, so the bytes are freed as soon as they are decoded.
+//! of megabytes). With the engine the file is not even kept as bytes: an NNEF tar's tensors
+//! (`nnef_stream`) and an ONNX file's weights (`onnx_stream`) are decoded as they arrive.
 //!
 //! Or the digest is computed elsewhere (the browser's hashing worker, on another core, while this
 //! buffer only copies) and checked by the caller (`UnverifiedClassifier`).
@@ -12,6 +12,8 @@ use sha2::{Digest, Sha256};
 
 #[cfg(feature = "engine")]
 use crate::nnef_stream::{looks_like_tar, NnefStream};
+#[cfg(feature = "engine")]
+use crate::onnx_stream::OnnxStream;
 
 /// Bytes of a download looked at before it is known whether it is a tar (one tar header).
 const SNIFF_BYTES: usize = 512;
@@ -32,12 +34,15 @@ enum Contents {
     Decided(NetworkContents),
 }
 
-/// What a network file became: its bytes, or (an NNEF tar streamed in) the archive decoded as it
-/// arrived (`nnef_stream`).
+/// What a network file became: its bytes (read whole, or without the engine), or, streamed in,
+/// the file decoded as it arrived: an NNEF tar (`nnef_stream`), anything else as ONNX
+/// (`onnx_stream`).
 pub enum NetworkContents {
     Bytes(Vec<u8>),
     #[cfg(feature = "engine")]
     Nnef(Box<NnefStream>),
+    #[cfg(feature = "engine")]
+    Onnx(Box<OnnxStream>),
 }
 
 impl NetworkContents {
@@ -46,7 +51,7 @@ impl NetworkContents {
         match self {
             NetworkContents::Bytes(bytes) => Some(bytes),
             #[cfg(feature = "engine")]
-            NetworkContents::Nnef(_) => None,
+            NetworkContents::Nnef(_) | NetworkContents::Onnx(_) => None,
         }
     }
 }
@@ -89,7 +94,7 @@ impl NetworkBytes {
                     let nnef = is_nnef_tar(&first);
                     // Before the contents' own memory, which then comes after it in the heap.
                     if cfg!(target_arch = "wasm32") {
-                        self.warm = WarmMemory::reserve(WarmMemory::size_for(capacity, nnef));
+                        self.warm = WarmMemory::reserve(WarmMemory::size_for(capacity));
                     }
                     self.contents = Contents::decided(first, capacity, nnef);
                 }
@@ -97,6 +102,8 @@ impl NetworkBytes {
             Contents::Decided(NetworkContents::Bytes(bytes)) => bytes.extend_from_slice(chunk),
             #[cfg(feature = "engine")]
             Contents::Decided(NetworkContents::Nnef(stream)) => stream.push(chunk),
+            #[cfg(feature = "engine")]
+            Contents::Decided(NetworkContents::Onnx(stream)) => stream.push(chunk),
         }
         self.warm.touch(chunk.len());
     }
@@ -132,16 +139,25 @@ impl NetworkBytes {
 }
 
 impl Contents {
-    /// Bytes from now on, or the start of an NNEF stream (`nnef`: what the first bytes are).
-    #[cfg_attr(not(feature = "engine"), allow(unused_variables))]
+    /// The start of an NNEF or ONNX stream (`nnef`: what the first bytes are).
+    #[cfg(feature = "engine")]
     fn decided(first: Vec<u8>, capacity: usize, nnef: bool) -> Contents {
-        #[cfg(feature = "engine")]
-        if nnef {
-            reserve_heap(capacity);
+        reserve_heap(capacity);
+        let contents = if nnef {
             let mut stream = Box::<NnefStream>::default();
             stream.push(&first);
-            return Contents::Decided(NetworkContents::Nnef(stream));
-        }
+            NetworkContents::Nnef(stream)
+        } else {
+            let mut stream = Box::<OnnxStream>::default();
+            stream.push(&first);
+            NetworkContents::Onnx(stream)
+        };
+        Contents::Decided(contents)
+    }
+
+    /// Without the engine nothing decodes: bytes from now on.
+    #[cfg(not(feature = "engine"))]
+    fn decided(first: Vec<u8>, capacity: usize, _nnef: bool) -> Contents {
         let mut bytes = Vec::new();
         // Room for the whole download at once; if a wrong size was announced and that much
         // cannot be had, the bytes get room as they arrive instead.
@@ -178,11 +194,11 @@ fn reserve_heap(bytes: usize) {
 
 /// Working memory for the preparation, made ready while the download arrives.
 ///
-/// Preparing a network needs new memory: for ONNX about as much again as the file (its decoded
-/// weights, beside it), for an NNEF tar less (`size_for`: the weights repacked for the matrix
-/// kernels). Fresh wasm memory is slow the first time it is written (the system maps each page
-/// then): for PNASNet-5 large, decoding the ONNX file took 216 ms in fresh memory and 60 ms in
-/// memory written before (Chromium, 3 loads each). A block of that size is reserved when the
+/// Preparing a network needs new memory beside the weights decoded as they arrived (`size_for`:
+/// the weights repacked for the matrix kernels, or expanded). Fresh wasm memory is slow the first time it is
+/// written (the system maps each page then): for PNASNet-5 large, decoding the ONNX file whole
+/// took 216 ms in fresh memory and 60 ms in memory written before (Chromium, 3 loads each, when
+/// ONNX files were decoded after the download). A block of that size is reserved when the
 /// download starts, written one byte per page as the chunks arrive (as many bytes as each chunk:
 /// the work is spread over the download, which waits on the network), and freed when the
 /// preparation starts, which then allocates into it. Only in wasm, where freed memory stays with
@@ -200,13 +216,14 @@ impl WarmMemory {
         WarmMemory { block: Vec::new(), touched: 0 }
     }
 
-    /// How much to warm for a network file of `bytes`: an ONNX file's size (its weights are
-    /// decoded beside it, then repacked); half an NNEF tar's, whose tensors are decoded as it
-    /// arrives, leaving the repacking. PNASNet-5 large's 345 MB tar (Chromium, 4 loads each):
-    /// without a block prepared in 787 ms, peak 460 MB; with a third 758 ms, 474 MB; half 701 ms,
-    /// 505 MB; the whole size 705 ms, 665 MB.
-    fn size_for(bytes: usize, nnef: bool) -> usize {
-        if nnef { bytes / 2 } else { bytes }
+    /// How much to warm for a network file of `bytes`: half, as its weights are decoded as it
+    /// arrives, leaving the repacking. PNASNet-5 large's 345 MB NNEF tar (Chromium, 4 loads
+    /// each): without a block prepared in 787 ms, peak 460 MB; with a third 758 ms, 474 MB; half
+    /// 701 ms, 505 MB; the whole size 705 ms, 665 MB. Its ONNX file (fresh pages, two threads,
+    /// medians of 8): half 2.91 s, the whole size 3.10 s; its int8 file (whose weights are
+    /// expanded to float32 when prepared, `stored_weights`) 2.21 / 2.20 s.
+    fn size_for(bytes: usize) -> usize {
+        bytes / 2
     }
 
     /// A block of `bytes` (none if that much cannot be had: the preparation allocates as it goes).
@@ -288,7 +305,7 @@ mod tests {
             chunked.push(piece);
         }
         let (contents, digest) = chunked.finish();
-        assert_eq!(contents.into_bytes().unwrap(), data);
+        assert_kept_or_decoded(contents, &data);
         let mut partial = NetworkBytes::with_capacity(0);
         partial.push(&data[..10]);
         assert_eq!(partial.sha256_hex(), NetworkBytes::from_vec(data[..10].to_vec()).finish().1);
@@ -313,7 +330,7 @@ mod tests {
         let digest = stream.finish();
         assert_eq!(digest, expected);
         assert_ne!(stream.finish(), expected, "finish starts over");
-        assert_eq!(unhashed.into_contents().into_bytes().unwrap(), data);
+        assert_kept_or_decoded(unhashed.into_contents(), &data);
     }
 
     #[test]
@@ -323,6 +340,22 @@ mod tests {
         for piece in data.chunks(700) {
             buffer.push(piece);
         }
-        assert_eq!(buffer.finish().0.into_bytes().unwrap(), data);
+        assert_eq!(buffer.len(), data.len());
+        assert_kept_or_decoded(buffer.finish().0, &data);
+    }
+
+    /// A streamed download that is no tar: its bytes, or with the engine, handed to the ONNX
+    /// decoder as they came (whose own tests check what it makes of them).
+    fn assert_kept_or_decoded(contents: NetworkContents, data: &[u8]) {
+        match contents {
+            NetworkContents::Bytes(bytes) => {
+                assert!(!cfg!(feature = "engine"), "with the engine, streamed bytes are decoded");
+                assert_eq!(bytes, data);
+            }
+            #[cfg(feature = "engine")]
+            NetworkContents::Onnx(_) => {}
+            #[cfg(feature = "engine")]
+            NetworkContents::Nnef(_) => panic!("not a tar, yet decoded as one"),
+        }
     }
 }

@@ -198,7 +198,7 @@ fn typed_from_onnx(onnx: OnnxStream, manifest: &Manifest) -> Result<TypedModel> 
     let not_onnx = |e: String| Error::Network(format!("not a readable ONNX model ({e})"));
     let mut decoded = onnx.finish().map_err(not_onnx)?;
     if let Some(graph) = decoded.proto.graph.as_mut() {
-        expand_stored_weights(graph);
+        expand_stored_weights(graph, &mut decoded.weights);
     }
     let mut model = model_with_weights(decoded).map_err(|e| not_onnx(describe(e)))?;
     check_one_input_one_output(model.inputs.len(), model.outputs.len())?;

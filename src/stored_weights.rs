@@ -5,21 +5,26 @@
 //! plain f32 constant and the optimised network is the fp32 bundle's.
 //!
 //! Patterns (inputs are initializers): `Cast(int8 or float16 -> float)`, and
-//! `Mul(<that cast>, scale)` with the scale broadcast per channel.
+//! `Mul(<that cast>, scale)` with the scale broadcast per channel. The f32 weights are written
+//! straight into tract tensors, which join the graph as the streamed weights do
+//! (`onnx_stream::model_with_weights`).
 
 use std::collections::{HashMap, HashSet};
 
 use tract_onnx::pb::{GraphProto, NodeProto, TensorProto};
-use tract_onnx::prelude::f16;
+use tract_onnx::prelude::{f16, DatumType, Tensor};
 
 const FLOAT: i32 = 1;
 const INT8: i32 = 3;
 const FLOAT16: i32 = 10;
 
-/// Replace the expanding nodes by f32 initializers; returns how many weights were expanded.
-pub fn expand_stored_weights(graph: &mut GraphProto) -> usize {
-    let mut index: HashMap<String, usize> =
+/// Remove the expanding nodes, and the initializers and `weights` only they read; the f32
+/// weights they made join `weights`, under the name the graph reads them by. `weights` are the
+/// float initializers decoded as the file arrived (`onnx_stream`), where a scale may be.
+pub fn expand_stored_weights(graph: &mut GraphProto, weights: &mut Vec<(String, Tensor)>) {
+    let index: HashMap<String, usize> =
         graph.initializer.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
+    let streamed: HashMap<&str, &Tensor> = weights.iter().map(|(name, t)| (name.as_str(), t)).collect();
     // How many nodes (or graph outputs) read each tensor: a tensor is consumed in place (its
     // bytes taken, or scaled and renamed) only when the expanding node is its sole reader.
     let mut readers: HashMap<String, usize> = HashMap::new();
@@ -27,34 +32,37 @@ pub fn expand_stored_weights(graph: &mut GraphProto) -> usize {
         *readers.entry(name.clone()).or_default() += 1;
     }
     let sole_reader = |name: &String| readers.get(name) == Some(&1);
-    // Names of tensors made by a folded Cast: only those are scaled in place by a following Mul.
-    let mut cast_outputs: HashSet<String> = HashSet::new();
-    let mut expanded = 0;
+    let mut expanded: Vec<(String, Tensor)> = vec![];
+    // Expanded weights by name: only those are scaled in place by a following Mul.
+    let mut cast_outputs: HashMap<String, usize> = HashMap::new();
     let mut kept = Vec::with_capacity(graph.node.len());
     for node in std::mem::take(&mut graph.node) {
         let folded = match node.op_type.as_str() {
             "Cast" => fold_cast(&node, &mut graph.initializer, &index, node.input.first().is_some_and(sole_reader)),
-            "Mul" if node.input.first().is_some_and(sole_reader) => {
-                fold_scale(&node, &mut graph.initializer, &index, &cast_outputs)
+            "Mul" if node.input.first().is_some_and(sole_reader) && node.input.len() == 2 => {
+                let scale = match index.get(&node.input[1]) {
+                    Some(&at) => proto_scale(&graph.initializer[at]),
+                    None => streamed.get(node.input[1].as_str()).and_then(|t| tensor_scale(t)),
+                };
+                scale.and_then(|scale| fold_scale(&node, scale, &cast_outputs, &mut expanded))
             }
             _ => None,
         };
         match folded {
-            Some(Folded::New(tensor)) => {
-                cast_outputs.insert(tensor.name.clone());
-                index.insert(tensor.name.clone(), graph.initializer.len());
-                graph.initializer.push(tensor);
-                expanded += 1;
+            Some(Folded::New(name, tensor)) => {
+                cast_outputs.insert(name.clone(), expanded.len());
+                expanded.push((name, tensor));
             }
             Some(Folded::Renamed { at, from }) => {
-                index.remove(&from);
-                index.insert(graph.initializer[at].name.clone(), at);
+                cast_outputs.remove(&from);
+                cast_outputs.insert(expanded[at].0.clone(), at);
             }
             None => kept.push(node),
         }
     }
     graph.node = kept;
-    if expanded > 0 {
+    drop(streamed);
+    if !expanded.is_empty() {
         // The small originals and the scales are read by nobody now: free them.
         let read: HashSet<&str> = graph
             .node
@@ -67,14 +75,15 @@ pub fn expand_stored_weights(graph: &mut GraphProto) -> usize {
         let keep: Vec<bool> = graph.initializer.iter().map(|t| read.contains(t.name.as_str())).collect();
         let mut keep = keep.into_iter();
         graph.initializer.retain(|_| keep.next().unwrap());
+        weights.retain(|(name, _)| read.contains(name.as_str()));
     }
-    expanded
+    weights.extend(expanded);
 }
 
 enum Folded {
-    /// A new f32 initializer, the Cast's output.
-    New(TensorProto),
-    /// The initializer at `at` was scaled in place and now carries the Mul's output name.
+    /// A new f32 weight, the Cast's output.
+    New(String, Tensor),
+    /// The expanded weight at `at` was scaled in place and now carries the Mul's output name.
     Renamed { at: usize, from: String },
 }
 
@@ -92,55 +101,70 @@ fn fold_cast(
     if to != FLOAT as i64 || !matches!(src.data_type, INT8 | FLOAT16) {
         return None;
     }
+    let shape: Vec<usize> = src.dims.iter().map(|&d| usize::try_from(d).ok()).collect::<Option<_>>()?;
+    let count: usize = shape.iter().product();
+    let bytes_per_value = if src.data_type == INT8 { 1 } else { 2 };
     let raw: Vec<u8> = if src.raw_data.is_empty() {
-        let bytes_per_value = if src.data_type == INT8 { 1 } else { 2 };
         src.int32_data.iter().flat_map(|&v| (v as u16).to_le_bytes()[..bytes_per_value].to_vec()).collect()
     } else if sole_reader {
         std::mem::take(&mut src.raw_data)
     } else {
         src.raw_data.clone()
     };
-    // Written straight into the f32 tensor's bytes: one full-size allocation, no intermediate.
-    let mut f32_bytes = Vec::with_capacity(raw.len() * if src.data_type == INT8 { 4 } else { 2 });
+    if raw.len() != count * bytes_per_value {
+        return None; // tract's parser reports the mismatch
+    }
+    // Safety: every value is written below.
+    let mut tensor = unsafe { Tensor::uninitialized_dt(DatumType::F32, &shape).ok()? };
+    let mut view = tensor.try_as_plain_ram_mut().ok()?;
+    let values = view.as_slice_mut::<f32>().ok()?;
     if src.data_type == INT8 {
-        for &b in &raw {
-            f32_bytes.extend_from_slice(&(b as i8 as f32).to_le_bytes());
+        for (v, &b) in values.iter_mut().zip(&raw) {
+            *v = b as i8 as f32;
         }
     } else {
-        for b in raw.chunks_exact(2) {
-            f32_bytes.extend_from_slice(&f16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32().to_le_bytes());
+        for (v, b) in values.iter_mut().zip(raw.chunks_exact(2)) {
+            *v = f16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32();
         }
     }
     drop(raw);
     if sole_reader {
         src.int32_data = vec![];
     }
-    let tensor = TensorProto { name: output.clone(), dims: src.dims.clone(), data_type: FLOAT, raw_data: f32_bytes, ..Default::default() };
-    Some(Folded::New(tensor))
+    Some(Folded::New(output.clone(), tensor))
 }
 
-/// `Mul(<folded cast>, scale initializer)` with the scale along one axis: scaled in place.
-fn fold_scale(
-    node: &NodeProto,
-    initializers: &mut [TensorProto],
-    index: &HashMap<String, usize>,
-    cast_outputs: &HashSet<String>,
-) -> Option<Folded> {
-    if node.input.len() != 2 || !cast_outputs.contains(&node.input[0]) {
+/// A scale's values and dims.
+struct Scale {
+    values: Vec<f32>,
+    dims: Vec<i64>,
+}
+
+fn proto_scale(t: &TensorProto) -> Option<Scale> {
+    Some(Scale { values: f32_values(t)?, dims: t.dims.clone() })
+}
+
+fn tensor_scale(t: &Tensor) -> Option<Scale> {
+    let values = t.try_as_plain_ram().ok()?.as_slice::<f32>().ok()?.to_vec();
+    Some(Scale { values, dims: t.shape().iter().map(|&d| d as i64).collect() })
+}
+
+/// `Mul(<expanded weight>, scale)` with the scale along one axis: scaled in place.
+fn fold_scale(node: &NodeProto, scale: Scale, cast_outputs: &HashMap<String, usize>, expanded: &mut [(String, Tensor)]) -> Option<Folded> {
+    let at = *cast_outputs.get(&node.input[0])?;
+    let (name, weights) = &mut expanded[at];
+    let dims: Vec<i64> = weights.shape().iter().map(|&d| d as i64).collect();
+    let block = scale_block(&dims, &scale.dims)?;
+    if scale.values.len() != block.channels {
         return None;
     }
-    let (at, scale_at) = (*index.get(&node.input[0])?, *index.get(&node.input[1])?);
-    let scale = f32_values(&initializers[scale_at])?;
-    let block = scale_block(&initializers[at].dims, &initializers[scale_at].dims)?;
-    let weights = &mut initializers[at];
-    for (i, chunk) in weights.raw_data.chunks_exact_mut(4 * block.inner).enumerate() {
-        let s = scale[i % block.channels];
-        for v in chunk.chunks_exact_mut(4) {
-            let x = f32::from_le_bytes([v[0], v[1], v[2], v[3]]) * s;
-            v.copy_from_slice(&x.to_le_bytes());
-        }
+    let mut view = weights.try_as_plain_ram_mut().ok()?;
+    let values = view.as_slice_mut::<f32>().ok()?;
+    for (i, chunk) in values.chunks_exact_mut(block.inner).enumerate() {
+        let s = scale.values[i % block.channels];
+        chunk.iter_mut().for_each(|v| *v *= s);
     }
-    let from = std::mem::replace(&mut weights.name, node.output.first()?.clone());
+    let from = std::mem::replace(name, node.output.first()?.clone());
     Some(Folded::Renamed { at, from })
 }
 
@@ -195,8 +219,8 @@ mod tests {
         TensorProto { name: name.into(), data_type, dims: dims.to_vec(), raw_data: raw, ..Default::default() }
     }
 
-    fn floats(t: &TensorProto) -> Vec<f32> {
-        f32_values(t).unwrap()
+    fn floats(t: &Tensor) -> Vec<f32> {
+        t.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap().to_vec()
     }
 
     #[test]
@@ -222,12 +246,42 @@ mod tests {
             ],
             ..Default::default()
         };
-        assert_eq!(expand_stored_weights(&mut graph), 2);
+        let mut expanded = vec![];
+        expand_stored_weights(&mut graph, &mut expanded);
         assert_eq!(graph.node.len(), 2, "only the real operators remain");
-        let names: Vec<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names, ["w", "m"], "the small originals and the scales are gone");
-        assert_eq!(floats(&graph.initializer[0]), vec![10.0, 20.0, 30.0, -400.0, -500.0, 12700.0]);
-        assert_eq!(floats(&graph.initializer[1]), vec![1.0, 20.0, 300.0, -4.0, -50.0, 12700.0]);
+        assert!(graph.initializer.is_empty(), "the small originals and the scales are gone");
+        let names: Vec<&str> = expanded.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, ["w", "m"]);
+        assert_eq!(expanded[0].1.shape(), [2, 3]);
+        assert_eq!(floats(&expanded[0].1), vec![10.0, 20.0, 30.0, -400.0, -500.0, 12700.0]);
+        assert_eq!(floats(&expanded[1].1), vec![1.0, 20.0, 300.0, -4.0, -50.0, 12700.0]);
+    }
+
+    #[test]
+    fn a_scale_decoded_as_the_file_arrived_is_folded_too() {
+        // The classifier's scale is large enough to be streamed (`onnx_stream`): it is a weight,
+        // not an initializer; the other streamed weight, read by a real operator, stays.
+        let q: Vec<u8> = [1i8, -2, 3, 4, 5, -6].iter().map(|&v| v as u8).collect();
+        let mut graph = GraphProto {
+            initializer: vec![tensor("m__int8", INT8, &[2, 3], q)],
+            node: vec![
+                node("Cast", &["m__int8"], "m__f32"),
+                node("Mul", &["m__f32", "m__scale"], "m"),
+                node("MatMul", &["x", "m"], "y"),
+                node("Add", &["y", "bias"], "z"),
+            ],
+            ..Default::default()
+        };
+        let scale = Tensor::from_shape(&[1, 3], &[1f32, 10.0, 100.0]).unwrap();
+        let bias = Tensor::from_shape(&[3], &[7f32, 8.0, 9.0]).unwrap();
+        let mut weights = vec![("m__scale".to_string(), scale), ("bias".to_string(), bias.clone())];
+        expand_stored_weights(&mut graph, &mut weights);
+        assert_eq!(graph.node.len(), 2, "the Cast and the Mul are folded");
+        assert!(graph.initializer.is_empty());
+        let names: Vec<&str> = weights.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, ["bias", "m"], "the scale is read by nobody now");
+        assert_eq!(weights[0].1, bias);
+        assert_eq!(floats(&weights[1].1), vec![1.0, -20.0, 300.0, 4.0, 50.0, -600.0]);
     }
 
     #[test]
@@ -237,8 +291,11 @@ mod tests {
             node: vec![node("Cast", &["w__f16"], "w"), node("Conv", &["x", "w"], "y")],
             ..Default::default()
         };
-        assert_eq!(expand_stored_weights(&mut graph), 1);
-        assert_eq!(floats(&graph.initializer[0]), vec![1.0, -2.0]);
+        let mut expanded = vec![];
+        expand_stored_weights(&mut graph, &mut expanded);
+        assert_eq!(expanded.len(), 1);
+        assert_eq!(expanded[0].0, "w");
+        assert_eq!(floats(&expanded[0].1), vec![1.0, -2.0]);
     }
 
     #[test]
@@ -248,9 +305,10 @@ mod tests {
             node: vec![node("Cast", &["w__int8"], "w"), node("Conv", &["x", "w"], "y"), node("Identity", &["w__int8"], "z")],
             ..Default::default()
         };
-        assert_eq!(expand_stored_weights(&mut graph), 1);
+        let mut expanded = vec![];
+        expand_stored_weights(&mut graph, &mut expanded);
         assert_eq!(graph.initializer[0].raw_data, vec![3, 0xfd], "the int8 tensor is still read by Identity");
-        assert_eq!(floats(&graph.initializer[1]), vec![3.0, -3.0]);
+        assert_eq!(floats(&expanded[0].1), vec![3.0, -3.0]);
     }
 
     #[test]

@@ -94,8 +94,9 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
 }
 
 /// The network file, downloaded straight into wasm memory: `new NetworkBuffer(expectedBytes)`,
-/// then `push(chunk)` for each chunk of the response body (an NNEF tar goes straight into its
-/// tensors). Hashes as it goes (or not: `NetworkBuffer.unhashed`).
+/// then `push(chunk)` for each chunk of the response body (an NNEF tar's tensors and an ONNX
+/// file's weights go straight into their tensors). Hashes as it goes (or not:
+/// `NetworkBuffer.unhashed`).
 #[wasm_bindgen]
 pub struct NetworkBuffer {
     inner: NetworkBytes,

@@ -91,12 +91,11 @@ impl NetworkBytes {
                 first.extend_from_slice(chunk);
                 if first.len() >= SNIFF_BYTES {
                     let (first, capacity) = (std::mem::take(first), *capacity);
-                    let nnef = is_nnef_tar(&first);
                     // Before the contents' own memory, which then comes after it in the heap.
                     if cfg!(target_arch = "wasm32") {
                         self.warm = WarmMemory::reserve(WarmMemory::size_for(capacity));
                     }
-                    self.contents = Contents::decided(first, capacity, nnef);
+                    self.contents = Contents::decided(first, capacity);
                 }
             }
             Contents::Decided(NetworkContents::Bytes(bytes)) => bytes.extend_from_slice(chunk),
@@ -139,11 +138,11 @@ impl NetworkBytes {
 }
 
 impl Contents {
-    /// The start of an NNEF or ONNX stream (`nnef`: what the first bytes are).
+    /// The start of an NNEF stream (the first bytes start a tar) or an ONNX one.
     #[cfg(feature = "engine")]
-    fn decided(first: Vec<u8>, capacity: usize, nnef: bool) -> Contents {
+    fn decided(first: Vec<u8>, capacity: usize) -> Contents {
         reserve_heap(capacity);
-        let contents = if nnef {
+        let contents = if looks_like_tar(&first) {
             let mut stream = Box::<NnefStream>::default();
             stream.push(&first);
             NetworkContents::Nnef(stream)
@@ -157,7 +156,7 @@ impl Contents {
 
     /// Without the engine nothing decodes: bytes from now on.
     #[cfg(not(feature = "engine"))]
-    fn decided(first: Vec<u8>, capacity: usize, _nnef: bool) -> Contents {
+    fn decided(first: Vec<u8>, capacity: usize) -> Contents {
         let mut bytes = Vec::new();
         // Room for the whole download at once; if a wrong size was announced and that much
         // cannot be had, the bytes get room as they arrive instead.
@@ -167,20 +166,8 @@ impl Contents {
     }
 }
 
-/// Whether a download's first bytes start an NNEF tar (decoded as it streams).
-#[cfg(feature = "engine")]
-fn is_nnef_tar(first: &[u8]) -> bool {
-    looks_like_tar(first)
-}
-
-/// Without the engine nothing decodes a tar: every download is kept as bytes.
-#[cfg(not(feature = "engine"))]
-fn is_nnef_tar(_first: &[u8]) -> bool {
-    false
-}
-
-/// Grows the heap once to hold `bytes` more, for a download decoded into many allocations (an
-/// NNEF tar: one per tensor). In wasm each allocation past the end of memory grows it by just what
+/// Grows the heap once to hold `bytes` more, for a download decoded into many allocations (one
+/// per tensor). In wasm each allocation past the end of memory grows it by just what
 /// that one needs, and a thousand small grows of linear memory cost more than one large one.
 /// (Natively the allocator maps and unmaps the block, which costs next to nothing.)
 #[cfg(feature = "engine")]

@@ -104,6 +104,10 @@ fn fold_cast(
     let shape: Vec<usize> = src.dims.iter().map(|&d| usize::try_from(d).ok()).collect::<Option<_>>()?;
     let count: usize = shape.iter().product();
     let bytes_per_value = if src.data_type == INT8 { 1 } else { 2 };
+    let stored = if src.raw_data.is_empty() { src.int32_data.len() * bytes_per_value } else { src.raw_data.len() };
+    if stored != count * bytes_per_value {
+        return None; // left to tract's parser, which reports the mismatch
+    }
     let raw: Vec<u8> = if src.raw_data.is_empty() {
         src.int32_data.iter().flat_map(|&v| (v as u16).to_le_bytes()[..bytes_per_value].to_vec()).collect()
     } else if sole_reader {
@@ -111,9 +115,6 @@ fn fold_cast(
     } else {
         src.raw_data.clone()
     };
-    if raw.len() != count * bytes_per_value {
-        return None; // tract's parser reports the mismatch
-    }
     // Safety: every value is written below.
     let mut tensor = unsafe { Tensor::uninitialized_dt(DatumType::F32, &shape).ok()? };
     let mut view = tensor.try_as_plain_ram_mut().ok()?;
@@ -309,6 +310,20 @@ mod tests {
         expand_stored_weights(&mut graph, &mut expanded);
         assert_eq!(graph.initializer[0].raw_data, vec![3, 0xfd], "the int8 tensor is still read by Identity");
         assert_eq!(floats(&expanded[0].1), vec![3.0, -3.0]);
+    }
+
+    #[test]
+    fn a_weight_whose_data_does_not_fit_its_dims_is_left_to_tract_intact() {
+        let mut graph = GraphProto {
+            initializer: vec![tensor("w__int8", INT8, &[3], vec![1, 2])],
+            node: vec![node("Cast", &["w__int8"], "w"), node("Conv", &["x", "w"], "y")],
+            ..Default::default()
+        };
+        let mut expanded = vec![];
+        expand_stored_weights(&mut graph, &mut expanded);
+        assert!(expanded.is_empty());
+        assert_eq!(graph.node.len(), 2, "the Cast stays for tract to report");
+        assert_eq!(graph.initializer[0].raw_data, vec![1, 2], "its data is still there");
     }
 
     #[test]

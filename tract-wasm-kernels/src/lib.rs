@@ -1,6 +1,8 @@
 //! Faster kernels for tract-linalg's wasm SIMD tree, plugged in from outside: an f32 matrix
-//! product (`wasm_f32_3x12`, below) and the depthwise-convolution row kernel
-//! (`wasm_depthwise_w_f32`, see `depthwise.rs`: stride 2 vectorised, no scalar row tails).
+//! product (`wasm_f32_3x12`, below), the depthwise-convolution row kernel
+//! (`wasm_depthwise_w_f32`, see `depthwise.rs`: stride 2 vectorised, no scalar row tails) and the
+//! channel-inner depthwise kernel (`wasm_depthwise_c_f32`, see `depthwise_c.rs`: four points at
+//! a time).
 //!
 //! tract-linalg 0.23.9 runs every f32 matrix product in wasm on its 8x8 tile (`wasm_f32_8x8`):
 //! 16 v128 accumulators, two B vectors and the broadcast A values live in the inner loop. V8
@@ -12,9 +14,9 @@
 //!
 //! Nothing here patches tract: tract-linalg collects its matrix-product kernels (`MmmRoutine`),
 //! their dispatch tiers (`MmmTier`) and its other kernels (`Routine`) with `inventory`, so this
-//! crate submits one matrix-product kernel with a tier above tract's own wasm tier, and one
-//! depthwise routine ranked above tract's. `set_enabled(true)` must be called before a network is
-//! optimised: it switches both on (the depthwise routine otherwise hands every row to tract's),
+//! crate submits one matrix-product kernel with a tier above tract's own wasm tier, and two
+//! depthwise routines ranked above tract's. `set_enabled(true)` must be called before a network is
+//! optimised: it switches them on (the depthwise routines otherwise hand every call to tract's),
 //! and referencing it keeps the linker from dropping this crate's registrations. Upstream, the kernel would sit in `tract-linalg/src/wasm/` beside
 //! `mmm_f32_gemm.rs` and the tier's rule would replace the 8x8 one.
 //!
@@ -27,6 +29,8 @@
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod depthwise;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod depthwise_c;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod madd;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod mmm_f32;
@@ -35,6 +39,8 @@ mod tier;
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub use depthwise::{depthwise_w_f32, ROUTINE_NAME as DEPTHWISE_ROUTINE_NAME};
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub use depthwise_c::{depthwise_c_f32, ROUTINE_NAME as DEPTHWISE_C_ROUTINE_NAME};
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub use mmm_f32::{kernel_3x12, KERNEL_NAME, MR, NR, STRIDED_A};
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]

@@ -13,8 +13,8 @@ static ENABLED: AtomicBool = AtomicBool::new(false);
 
 /// Whether tract's f32 matrix products (not its matrix-vector products) go to `wasm_f32_3x12`
 /// from now on (when off, tract's own wasm tier chooses as before; plans already optimised keep
-/// the kernels they were given), and whether depthwise rows run on `wasm_depthwise_w_f32` (read
-/// as each row runs).
+/// the kernels they were given), and whether depthwise convolutions run on `wasm_depthwise_w_f32` and
+/// `wasm_depthwise_c_f32` (read as each row runs).
 pub fn set_enabled(on: bool) {
     // wasm-ld links an object file of this crate only if something refers to it, and with it go
     // the inventory registrations it holds: name them here, from the one function callers need.
@@ -22,6 +22,7 @@ pub fn set_enabled(on: bool) {
         crate::mmm_f32::make as *const (),
         preferred as *const (),
         crate::depthwise::depthwise_w_f32 as *const (),
+        crate::depthwise_c::depthwise_c_f32 as *const (),
     ));
     ENABLED.store(on, Ordering::Relaxed);
 }

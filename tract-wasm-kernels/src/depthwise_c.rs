@@ -60,30 +60,6 @@ unsafe fn block<const P: usize, const V: usize>(call: Call, first: usize, c: usi
     }
 }
 
-/// Every channel of points `first..first + P`.
-#[inline(always)]
-unsafe fn points<const P: usize>(call: Call, channels: usize, first: usize) {
-    let mut c = 0;
-    while c + 8 <= channels {
-        block::<P, 2>(call, first, c);
-        c += 8;
-    }
-    if c + 4 <= channels {
-        block::<P, 1>(call, first, c);
-        c += 4;
-    }
-    for c in c..channels {
-        for p in first..first + P {
-            let x = call.input.offset(p as isize * call.in_stride).add(c);
-            let mut sum = *call.bias.add(c);
-            for (&tap, &offset) in call.tap_indices.iter().zip(call.offsets) {
-                sum += *call.kernel.add(tap * call.k_stride + c) * *x.offset(offset);
-            }
-            *call.output.offset(p as isize * call.out_stride).add(c) = sum;
-        }
-    }
-}
-
 /// tract's `DepthwiseCF32` contract (see `tract_linalg::routines::DepthwiseCF32`); while switched
 /// off, tract's own kernel runs.
 ///
@@ -106,20 +82,34 @@ pub unsafe fn depthwise_c_f32(
     in_stride: isize,
     out_stride: isize,
 ) {
-    if !crate::enabled() || tap_indices.len() != offsets.len() {
-        return tract_linalg::wasm::depthwise_c_f32(
-            input, output, kernel, tap_indices, offsets, bias, channels, k_stride, len, in_stride, out_stride,
-        );
+    let tracts = tract_linalg::wasm::depthwise_c_f32;
+    if !crate::enabled() {
+        return tracts(input, output, kernel, tap_indices, offsets, bias, channels, k_stride, len, in_stride, out_stride);
     }
     let call = Call { input, output, kernel, tap_indices, offsets, bias, k_stride, in_stride, out_stride };
-    let mut i = 0;
-    while i + 4 <= len {
-        points::<4>(call, channels, i);
-        i += 4;
+    // Groups of four points, whole vectors of channels, here; the rest (the last channels of
+    // these points, every channel of the last points) on tract's kernel, which sums them in the
+    // same order.
+    let grouped = len / 4 * 4;
+    let vectors = channels / 4 * 4;
+    for first in (0..grouped).step_by(4) {
+        let mut c = 0;
+        while c + 8 <= vectors {
+            block::<4, 2>(call, first, c);
+            c += 8;
+        }
+        if c < vectors {
+            block::<4, 1>(call, first, c);
+        }
     }
-    while i < len {
-        points::<1>(call, channels, i);
-        i += 1;
+    if vectors < channels && grouped > 0 {
+        let (i, o, k, b) = (input.add(vectors), output.add(vectors), kernel.add(vectors), bias.add(vectors));
+        tracts(i, o, k, tap_indices, offsets, b, channels - vectors, k_stride, grouped, in_stride, out_stride);
+    }
+    if grouped < len {
+        let i = input.offset(grouped as isize * in_stride);
+        let o = output.offset(grouped as isize * out_stride);
+        tracts(i, o, kernel, tap_indices, offsets, bias, channels, k_stride, len - grouped, in_stride, out_stride);
     }
 }
 

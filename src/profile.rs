@@ -29,6 +29,8 @@ pub struct NodeTime {
     pub op: String,
     /// Its output's shape, e.g. "1,56,56,144" (empty for a scalar, such as a packed operand).
     pub shape: String,
+    /// What the operator says of itself (for a matrix product: its kernels and packings).
+    pub info: String,
     pub ms_per_run: f64,
 }
 
@@ -80,7 +82,8 @@ fn profile_here(network: &Network, input: &[f32], runs: usize, clock: &(dyn Cloc
         .map(|(id, ms)| {
             let node = &model.nodes()[id];
             let shape = node.outputs.first().map(|o| format!("{:?}", o.fact.shape)).unwrap_or_default();
-            NodeTime { node: node.name.clone(), op: node.op().name().to_string(), shape, ms_per_run: ms / runs as f64 }
+            let info = node.op().info().map(|lines| lines.join("; ")).unwrap_or_default();
+            NodeTime { node: node.name.clone(), op: node.op().name().to_string(), shape, info, ms_per_run: ms / runs as f64 }
         })
         .collect();
     nodes.sort_by(|a, b| b.ms_per_run.total_cmp(&a.ms_per_run));

@@ -1,5 +1,6 @@
 //! Faster kernels for tract-linalg's wasm SIMD tree, plugged in from outside: an f32 matrix
-//! product (`wasm_f32_3x12`, below), the depthwise-convolution row kernel
+//! product (`wasm_f32_3x12`, below, and `wasm_f32_3x24` / `wasm_f32_3x48`, the same code on 2
+//! or 4 blocks of 12 columns per call, for short K), the depthwise-convolution row kernel
 //! (`wasm_depthwise_w_f32`, see `depthwise.rs`: stride 2 vectorised, no scalar row tails) and the
 //! channel-inner depthwise kernel (`wasm_depthwise_c_f32`, see `depthwise_c.rs`: four points at
 //! a time).
@@ -14,7 +15,7 @@
 //!
 //! Nothing here patches tract: tract-linalg collects its matrix-product kernels (`MmmRoutine`),
 //! their dispatch tiers (`MmmTier`) and its other kernels (`Routine`) with `inventory`, so this
-//! crate submits one matrix-product kernel with a tier above tract's own wasm tier, and two
+//! crate submits three matrix-product kernels with a tier above tract's own wasm tier, and two
 //! depthwise routines ranked above tract's. `set_enabled(true)` must be called before a network is
 //! optimised: it switches them on (the depthwise routines otherwise hand every call to tract's),
 //! and referencing it keeps the linker from dropping this crate's registrations. Upstream, the kernel would sit in `tract-linalg/src/wasm/` beside
@@ -42,6 +43,6 @@ pub use depthwise::{depthwise_w_f32, ROUTINE_NAME as DEPTHWISE_ROUTINE_NAME};
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub use depthwise_c::{depthwise_c_f32, ROUTINE_NAME as DEPTHWISE_C_ROUTINE_NAME};
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub use mmm_f32::{kernel_3x12, KERNEL_NAME, MR, NR, STRIDED_A};
+pub use mmm_f32::{kernel_3x12, kernel_3x12q, KERNEL_NAME, KERNEL_NAME_3X24, KERNEL_NAME_3X48, MR, NR, STRIDED_A};
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub use tier::{enabled, set_enabled};
+pub use tier::{enabled, set_enabled, WIDE_MAX_K};

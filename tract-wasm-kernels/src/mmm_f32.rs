@@ -1,4 +1,5 @@
-//! `wasm_f32_3x12`: an f32 matrix-product kernel on a 3-row by 12-column tile.
+//! `wasm_f32_3x12`: an f32 matrix-product kernel on a 3-row by 12-column tile, and `wasm_f32_3x24`
+//! and `wasm_f32_3x48`, the same on 2 and 4 such blocks side by side (`kernel_3x12q`).
 //!
 //! Per k step: three B vectors, then for each row one broadcast of A and three multiply-adds,
 //! nine accumulators in all (13 live v128 values, under V8's 15 on x86-64). The kernel speaks
@@ -92,6 +93,27 @@ unsafe fn write_row(ptr: *mut u8, col_stride: isize, row: [v128; NV]) {
 /// this tile: A packed 3 wide, B packed 12 wide, per-row and per-column operands of 3 and 12
 /// values, C tiles of 3 rows by 12 columns.
 pub unsafe fn kernel_3x12(ops: &[FusedKerSpec<f32>]) -> isize {
+    kernel_3x12q::<1>(ops)
+}
+
+/// The same for a tile of 3 rows by `12 * Q` columns: the list runs once per block of 12
+/// columns, each on its own 9 accumulators (more would not stay in registers). What it saves is
+/// tract's per-tile work around the kernel (the tile's pointers, panel lookups, this list's
+/// dispatch), which on a short K costs as much as the arithmetic.
+///
+/// # Safety
+/// As `kernel_3x12`, with B packed `12 * Q` wide and tiles and per-column operands `12 * Q` wide.
+pub unsafe fn kernel_3x12q<const Q: usize>(ops: &[FusedKerSpec<f32>]) -> isize {
+    for block in 0..Q {
+        columns_3x12::<Q>(ops, block);
+    }
+    0
+}
+
+/// The fused-op list on columns `12 * block..12 * block + 12` of a 3 by `12 * Q` tile.
+#[inline(always)]
+unsafe fn columns_3x12<const Q: usize>(ops: &[FusedKerSpec<f32>], block: usize) {
+    let first_col = NR * block; // this block's first column, in f32s
     let zero = f32x4_splat(0.0);
     let mut acc: Tile = [[zero; NV]; MR];
     for op in ops {
@@ -99,10 +121,10 @@ pub unsafe fn kernel_3x12(ops: &[FusedKerSpec<f32>]) -> isize {
             FusedKerSpec::Done => break,
             FusedKerSpec::Clear => acc = [[zero; NV]; MR],
             FusedKerSpec::LoadTile(_cols, rows) => {
-                // The accumulators as they were stored, row by row.
-                let p = rows as *const v128;
+                // The accumulators as they were stored, row by row (rows of 12 * Q).
+                let p = (rows as *const v128).add(NV * block);
                 for (r, row) in acc.iter_mut().enumerate() {
-                    *row = std::array::from_fn(|j| v128_load(p.add(NV * r + j)));
+                    *row = std::array::from_fn(|j| v128_load(p.add(NV * Q * r + j)));
                 }
             }
             FusedKerSpec::ScalarMin(a) => each(&mut acc, f32x4_splat(a), |s, x| f32x4_min(s, x)),
@@ -120,12 +142,12 @@ pub unsafe fn kernel_3x12(ops: &[FusedKerSpec<f32>]) -> isize {
             FusedKerSpec::PerRowMul(p) => per_row(&mut acc, p, |s, x| f32x4_mul(s, x)),
             FusedKerSpec::PerRowSub(p) => per_row(&mut acc, p, |s, x| f32x4_sub(s, x)),
             FusedKerSpec::PerRowSubF(p) => per_row(&mut acc, p, |s, x| f32x4_sub(x, s)),
-            FusedKerSpec::PerColMin(p) => per_col(&mut acc, p, |s, x| f32x4_min(s, x)),
-            FusedKerSpec::PerColMax(p) => per_col(&mut acc, p, |s, x| f32x4_max(s, x)),
-            FusedKerSpec::PerColAdd(p) => per_col(&mut acc, p, |s, x| f32x4_add(s, x)),
-            FusedKerSpec::PerColMul(p) => per_col(&mut acc, p, |s, x| f32x4_mul(s, x)),
-            FusedKerSpec::PerColSub(p) => per_col(&mut acc, p, |s, x| f32x4_sub(s, x)),
-            FusedKerSpec::PerColSubF(p) => per_col(&mut acc, p, |s, x| f32x4_sub(x, s)),
+            FusedKerSpec::PerColMin(p) => per_col(&mut acc, p.add(first_col), |s, x| f32x4_min(s, x)),
+            FusedKerSpec::PerColMax(p) => per_col(&mut acc, p.add(first_col), |s, x| f32x4_max(s, x)),
+            FusedKerSpec::PerColAdd(p) => per_col(&mut acc, p.add(first_col), |s, x| f32x4_add(s, x)),
+            FusedKerSpec::PerColMul(p) => per_col(&mut acc, p.add(first_col), |s, x| f32x4_mul(s, x)),
+            FusedKerSpec::PerColSub(p) => per_col(&mut acc, p.add(first_col), |s, x| f32x4_sub(s, x)),
+            FusedKerSpec::PerColSubF(p) => per_col(&mut acc, p.add(first_col), |s, x| f32x4_sub(x, s)),
             // On an f32 accumulator the quantisation steps are the scalings they stand for, as
             // in tract's own wasm f32 kernels.
             FusedKerSpec::QScale(shift, policy, mult) => {
@@ -139,6 +161,7 @@ pub unsafe fn kernel_3x12(ops: &[FusedKerSpec<f32>]) -> isize {
                 each(&mut acc, f32x4_splat(2f32.powi(shift as i32)), |s, x| f32x4_mul(s, x))
             }
             FusedKerSpec::AddUnicast(OutputStoreKer { ptr, row_byte_stride, col_byte_stride, .. }) => {
+                let ptr = ptr.offset(first_col as isize * col_byte_stride);
                 for (r, row) in acc.iter_mut().enumerate() {
                     let c = read_row(ptr.offset(r as isize * row_byte_stride), col_byte_stride);
                     for (v, c) in row.iter_mut().zip(c) {
@@ -147,6 +170,7 @@ pub unsafe fn kernel_3x12(ops: &[FusedKerSpec<f32>]) -> isize {
                 }
             }
             FusedKerSpec::AddRowColProducts(rows, cols) => {
+                let cols = cols.add(first_col);
                 let c: [v128; NV] = std::array::from_fn(|j| v128_load(cols.add(4 * j) as *const v128));
                 for (r, row) in acc.iter_mut().enumerate() {
                     let s = v128_load32_splat(rows.add(r) as *const u32);
@@ -156,19 +180,22 @@ pub unsafe fn kernel_3x12(ops: &[FusedKerSpec<f32>]) -> isize {
                 }
             }
             FusedKerSpec::Store(OutputStoreKer { ptr, row_byte_stride, col_byte_stride, .. }) => {
+                let ptr = ptr.offset(first_col as isize * col_byte_stride);
                 for (r, row) in acc.iter().enumerate() {
                     write_row(ptr.offset(r as isize * row_byte_stride), col_byte_stride, *row);
                 }
             }
             FusedKerSpec::AddMatMul { k, pa, pb, packing } => {
+                // B panels are 12 * Q wide: this block's 12 columns at each k.
+                let b = (pb as *const v128).add(NV * block);
                 if packing == STRIDED_A {
-                    add_mat_mul_strided(&mut acc, k, pa as *const usize, pb as *const v128);
+                    add_mat_mul_strided::<Q>(&mut acc, k, pa as *const usize, b);
                     continue;
                 }
-                // A packed [k][3], B packed [k][12]. Unrolling k by two measured slower: V8
+                // A packed [k][3], B packed [k][12 * Q]. Unrolling k by two measured slower: V8
                 // then runs out of registers again.
                 let mut a = pa as *const f32;
-                let mut b = pb as *const v128;
+                let mut b = b;
                 for _ in 0..k {
                     let c: [v128; NV] = std::array::from_fn(|j| v128_load(b.add(j)));
                     for (r, row) in acc.iter_mut().enumerate() {
@@ -178,12 +205,11 @@ pub unsafe fn kernel_3x12(ops: &[FusedKerSpec<f32>]) -> isize {
                         }
                     }
                     a = a.add(MR);
-                    b = b.add(NV);
+                    b = b.add(NV * Q);
                 }
             }
         }
     }
-    0
 }
 
 /// `acc += A · B` with A read where it lies (`StridedKMajor`, packing `STRIDED_A`): `desc` is
@@ -194,7 +220,7 @@ pub unsafe fn kernel_3x12(ops: &[FusedKerSpec<f32>]) -> isize {
 /// # Safety
 /// As tract's strided-panel contract: rows `0..valid` readable at every k in `0..k`.
 #[inline(always)]
-unsafe fn add_mat_mul_strided(acc: &mut Tile, k: usize, desc: *const usize, mut b: *const v128) {
+unsafe fn add_mat_mul_strided<const Q: usize>(acc: &mut Tile, k: usize, desc: *const usize, mut b: *const v128) {
     let (mut a, stride, valid) = (*desc as *const u8, *desc.add(1) as isize, *desc.add(2));
     if valid == MR {
         for _ in 0..k {
@@ -206,7 +232,7 @@ unsafe fn add_mat_mul_strided(acc: &mut Tile, k: usize, desc: *const usize, mut 
                 }
             }
             a = a.offset(stride);
-            b = b.add(NV);
+            b = b.add(NV * Q);
         }
     } else {
         for _ in 0..k {
@@ -218,7 +244,7 @@ unsafe fn add_mat_mul_strided(acc: &mut Tile, k: usize, desc: *const usize, mut 
                 }
             }
             a = a.offset(stride);
-            b = b.add(NV);
+            b = b.add(NV * Q);
         }
     }
 }
@@ -229,13 +255,29 @@ unsafe fn add_mat_mul_strided(acc: &mut Tile, k: usize, desc: *const usize, mut 
 /// has no fast copy for panels of 3 f32s, so that copy went value by value (vendor/README.md).
 pub const STRIDED_A: usize = 1;
 
-/// The kernel as tract-linalg's pool holds it: name, tile, packings, written for wasm.
-pub(crate) fn make() -> Box<dyn tract_linalg::mmm::MatMatMul> {
-    let mut kernel = DynKernel::<MR, NR, f32>::new(KERNEL_NAME, kernel_3x12, f32::packing(MR), f32::packing(NR))
+/// Names of the wider tiles (3x12 blocks side by side): `wasm_f32_3x24`, `wasm_f32_3x48`.
+pub const KERNEL_NAME_3X24: &str = "wasm_f32_3x24";
+pub const KERNEL_NAME_3X48: &str = "wasm_f32_3x48";
+
+/// A kernel as tract-linalg's pool holds it: name, tile, packings, written for wasm.
+fn registered<const W: usize>(name: &str, kernel: unsafe fn(&[FusedKerSpec<f32>]) -> isize) -> Box<dyn tract_linalg::mmm::MatMatMul> {
+    let mut kernel = DynKernel::<MR, W, f32>::new(name, kernel, f32::packing(MR), f32::packing(W))
         // Packing STRIDED_A: the same B panels, so B packed once (the weights) serves both.
-        .with_packing(StridedKMajor::new(MR), f32::packing(NR));
+        .with_packing(StridedKMajor::new(MR), f32::packing(W));
     kernel.arch = Some(tract_linalg::isa::Arch::Wasm32Simd128);
     Box::new(kernel)
 }
 
+pub(crate) fn make() -> Box<dyn tract_linalg::mmm::MatMatMul> {
+    registered::<NR>(KERNEL_NAME, kernel_3x12)
+}
+pub(crate) fn make_3x24() -> Box<dyn tract_linalg::mmm::MatMatMul> {
+    registered::<{ 2 * NR }>(KERNEL_NAME_3X24, kernel_3x12q::<2>)
+}
+pub(crate) fn make_3x48() -> Box<dyn tract_linalg::mmm::MatMatMul> {
+    registered::<{ 4 * NR }>(KERNEL_NAME_3X48, kernel_3x12q::<4>)
+}
+
 inventory::submit! { MmmRoutine { make } }
+inventory::submit! { MmmRoutine { make: make_3x24 } }
+inventory::submit! { MmmRoutine { make: make_3x48 } }

@@ -555,6 +555,8 @@ impl TypedOp for EinSumMatMul {
         } else if let Some(of) = b.exotic_fact() {
             ensure!(of.is::<BlockQuantFact>());
             true
+        } else if let Some(n_inner) = n_on_the_contiguous_axis(model, node, self)? {
+            !n_inner
         } else if self.m == self.n {
             false
         } else {
@@ -587,6 +589,39 @@ impl TypedOp for EinSumMatMul {
     }
 
     as_op!();
+}
+
+/// Vendored, wasm builds only: whether C's innermost axis is the product's N axis (`Some(true)`)
+/// or its M axis (`Some(false)`), when the product should be oriented by that rather than by
+/// size. The wasm builds' kernels (tract-wasm-kernels' 3x12, 3x24, 3x48) store a tile as rows
+/// of 12 contiguous values along N: with N on C's innermost axis each row is whole vectors,
+/// with M there each value goes to a line of its own. The release makes M the larger of the two
+/// (`m < n` transposes), which put M on the innermost axis of most of EfficientNet-Lite0's
+/// channel-last and channel-first 1x1 convolutions. Only when both are concrete and at least a
+/// tile wide (12): a narrower N would leave most of each tile empty, and a matrix-vector product
+/// (no N) keeps its own kernels. `None` elsewhere, and on other targets, whose kernels store
+/// columns of M (x86-64's 16x6, for one).
+fn n_on_the_contiguous_axis(
+    model: &TypedModel,
+    node: &TypedNode,
+    op: &EinSumMatMul,
+) -> TractResult<Option<bool>> {
+    if !cfg!(target_arch = "wasm32") {
+        return Ok(None);
+    }
+    const TILE_WIDTH: i64 = 12;
+    let (Some(m), Some(n)) = (op.m.as_i64(), op.n.as_i64()) else { return Ok(None) };
+    let (Some(c_m), Some(c_n)) = (op.c_m(), op.c_n()) else { return Ok(None) };
+    if m < TILE_WIDTH || n < TILE_WIDTH {
+        return Ok(None);
+    }
+    let shape = &model.outlet_fact(node.id.into())?.shape;
+    let innermost = (0..shape.rank()).rev().find(|&axis| !shape[axis].is_one());
+    Ok(match innermost {
+        Some(axis) if axis == c_n => Some(true),
+        Some(axis) if axis == c_m => Some(false),
+        _ => None,
+    })
 }
 
 pub(crate) fn detect_rule(

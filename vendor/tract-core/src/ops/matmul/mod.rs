@@ -2,6 +2,7 @@ pub mod de_block_quant;
 pub mod optimized;
 pub mod pack;
 mod pack_rows_of_three;
+mod pack_wide_panels;
 pub mod quant;
 
 use crate::internal::*;

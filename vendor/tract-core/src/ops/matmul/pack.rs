@@ -112,14 +112,18 @@ impl OptMatMulPack {
         }
         unsafe {
             let stores = if output_shape.iter().all(|d| *d == 1) {
-                // Vendored: K- or M-contiguous f32 activations packed 3 rows at a time with SIMD.
-                let rows_of_three = match packer.downcast_ref::<tract_linalg::pack::PackedFormat>() {
-                    Some(format) => {
+                // Vendored: K- or M-contiguous f32 activations packed with SIMD into panels of 3
+                // rows or of a multiple of 4 (the wasm kernels' A and B panels).
+                let simd_packed = match packer.downcast_ref::<tract_linalg::pack::PackedFormat>() {
+                    Some(format) if format.r == 3 => {
                         super::pack_rows_of_three::pack(format, &input, self.k_axis, self.mn_axis)?
+                    }
+                    Some(format) => {
+                        super::pack_wide_panels::pack(format, &input, self.k_axis, self.mn_axis)?
                     }
                     None => None,
                 };
-                let packed = match rows_of_three {
+                let packed = match simd_packed {
                     Some(packed) => packed,
                     None => packer.prepare_one_view(&input.view(), self.k_axis, self.mn_axis)?,
                 };

@@ -42,9 +42,10 @@ fn preferred(_: &IsaSet, accumulator: DatumType, query: &Query, _: &[Suitable]) 
 /// of 3x12, 3x24 and 3x48 (blocks of 12 columns side by side) costs least, counting each 3x12
 /// block computed (partial tiles are computed whole) and each call. On a short K tract's work
 /// around each call costs about as much as the arithmetic, so fewer, wider calls pay: measured
-/// per node in Chromium (one thread, alternated builds), EfficientNet-Lite0's products of K 16
-/// to 40 took 0.74-0.81 of their 3x12 time. Past that they gained nothing, and 3x48 made its K
-/// 112 ones 2-5% slower (each 12-column pass then reads a quarter of every 192-byte B row).
+/// per node in Chromium (one thread, alternated builds, before products were oriented by C's
+/// layout), EfficientNet-Lite0's products of K 16 to 40 took 0.74-0.81 of their 3x12 time. Past
+/// that they gained nothing, and 3x48 made its K 112 ones 2-5% slower (not analysed). The
+/// weights below are rough guesses that reproduce those choices, not fitted.
 fn widest_fit(n: Option<usize>, k: Option<usize>) -> &'static str {
     let (Some(n), Some(k)) = (n, k) else { return KERNEL_NAME };
     if k > WIDE_MAX_K {

@@ -3,6 +3,7 @@ pub mod optimized;
 pub mod pack;
 mod pack_rows_of_three;
 mod pack_wide_panels;
+mod simd_panels;
 pub mod quant;
 
 use crate::internal::*;

@@ -14,60 +14,33 @@
 //!
 //! The packed bytes are the ones `PackedFormat::pack_tensor_view` writes.
 
+use super::simd_panels::{pack_with, Operand, Panels};
 use crate::internal::*;
-use tract_linalg::mmm::{EagerPackedInput, MMMInputValue, PackedExoticFact};
+use tract_linalg::mmm::MMMInputValue;
 use tract_linalg::pack::PackedFormat;
 
-/// The packed operand, or None when this path does not apply (another panel width or type,
-/// neither the K nor the M axis contiguous, or a build without SIMD128).
+/// The packed operand, or None when this path does not apply (another panel width, or what
+/// `simd_panels::pack_with` does not take).
 pub(crate) fn pack(
     format: &PackedFormat,
     input: &Tensor,
     k_axis: usize,
     mn_axis: usize,
 ) -> TractResult<Option<Box<dyn MMMInputValue>>> {
-    if !cfg!(target_feature = "simd128")
-        || format.r != 3
-        || format.dt != f32::datum_type()
-        || input.datum_type() != f32::datum_type()
-    {
+    if format.r != 3 {
         return Ok(None);
     }
-    let (k_stride, mn_stride) = (input.strides()[k_axis], input.strides()[mn_axis]);
-    let k_contiguous = k_stride == 1;
-    if (!k_contiguous && mn_stride != 1) || k_stride < 0 || mn_stride < 0 {
-        return Ok(None);
-    }
-    let (k_stride, mn_stride) = (k_stride as usize, mn_stride as usize);
-    let (k, mn) = (input.shape()[k_axis], input.shape()[mn_axis]);
-    let panel_len = format.single_panel_len(k);
-    let packed_len = format.len(k, mn);
-    if panel_len == 0 || packed_len == 0 {
-        return Ok(None);
-    }
-    let mut packed = unsafe {
-        Blob::new_for_size_and_align(packed_len * size_of::<f32>(), format.alignment_bytes)
-    };
-    // As tract does: the kernel computes on the last panel's missing rows before their
-    // results are dropped, and garbage there could decode to slow denormals.
-    if mn % 3 != 0 {
-        packed.as_bytes_mut()[(mn / 3) * panel_len * size_of::<f32>()..].fill(0);
-    }
-    let src = input.as_ptr::<f32>()? as usize;
-    let out = unsafe {
-        std::slice::from_raw_parts_mut(packed.as_bytes_mut().as_mut_ptr() as *mut f32, packed_len)
-    };
-    tract_linalg::multithread::par_chunks_mut(out, panel_len, packed_len, |first, panels| {
-        if !k_contiguous {
-            unsafe { gather_3(src as *const f32, k_stride, mn, k, first, panels, panel_len) };
-            return Ok(());
+    pack_with(format, input, k_axis, mn_axis, |operand: &Operand, panels: Panels| {
+        if !operand.k_contiguous() {
+            unsafe { gather_3(operand, panels) };
+            return;
         }
-        for (ix, panel) in panels.chunks_mut(panel_len).enumerate() {
-            let row0 = (first + ix) * 3;
-            let rows = 3.min(mn - row0);
-            let src = src as *const f32;
+        let k = operand.k;
+        for (ix, panel) in panels.values.chunks_mut(panels.panel_len).enumerate() {
+            let row0 = (panels.first + ix) * 3;
+            let rows = 3.min(operand.mn - row0);
             unsafe {
-                let row = |r: usize| src.add((row0 + r) * mn_stride);
+                let row = |r: usize| operand.ptr().add((row0 + r) * operand.mn_stride);
                 if rows == 3 {
                     interleave_3(row(0), row(1), row(2), k, panel.as_mut_ptr());
                 } else {
@@ -80,14 +53,7 @@ pub(crate) fn pack(
                 }
             }
         }
-        Ok(())
-    })?;
-    Ok(Some(Box::new(EagerPackedInput {
-        fact: PackedExoticFact { format: Box::new(format.clone()), mn: mn.to_dim(), k },
-        packed: packed.into(),
-        panel_bytes: panel_len * size_of::<f32>(),
-        mn,
-    })))
+    })
 }
 
 /// `dst[3 k + r] = row r [k]` for k < `k`.
@@ -124,22 +90,16 @@ unsafe fn interleave_3(a: *const f32, b: *const f32, c: *const f32, k: usize, ds
 /// block's source rows (one cache line each per panel) stay in L1 while the panels are written.
 const K_BLOCK: usize = 128;
 
-/// The panels `first..` (`panels`, `panel_len` each) of an M-contiguous operand `src` (row k at
-/// `src + k * k_stride`, `mn` values): `panel[3 k + r] = src[k * k_stride + 3 (first + ix) + r]`.
+/// The panels of an M-contiguous operand (row k at `k * k_stride`):
+/// `panel[3 k + r] = operand[k * k_stride + 3 (first + ix) + r]`.
 #[cfg(target_feature = "simd128")]
-unsafe fn gather_3(
-    src: *const f32,
-    k_stride: usize,
-    mn: usize,
-    k: usize,
-    first: usize,
-    panels: &mut [f32],
-    panel_len: usize,
-) {
+unsafe fn gather_3(operand: &Operand, panels: Panels) {
+    let (src, k_stride, mn, k) = (operand.ptr(), operand.k_stride, operand.mn, operand.k);
+    let (first, panel_len) = (panels.first, panels.panel_len);
     use core::arch::wasm32::*;
     for k0 in (0..k).step_by(K_BLOCK) {
         let k1 = (k0 + K_BLOCK).min(k);
-        for (ix, panel) in panels.chunks_mut(panel_len).enumerate() {
+        for (ix, panel) in panels.values.chunks_mut(panel_len).enumerate() {
             let m0 = (first + ix) * 3;
             let dst = panel.as_mut_ptr();
             unsafe {
@@ -171,7 +131,7 @@ unsafe fn gather_3(
 }
 
 #[cfg(not(target_feature = "simd128"))]
-unsafe fn gather_3(_: *const f32, _: usize, _: usize, _: usize, _: usize, _: &mut [f32], _: usize) {
+unsafe fn gather_3(_: &Operand, _: Panels) {
     unreachable!("the SIMD128 path is only taken in SIMD128 builds")
 }
 

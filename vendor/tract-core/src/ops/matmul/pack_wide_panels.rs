@@ -12,12 +12,13 @@
 //!
 //! The packed values are the ones `PackedFormat::pack_tensor_view` writes.
 
+use super::simd_panels::{pack_with, Operand, Panels};
 use crate::internal::*;
-use tract_linalg::mmm::{EagerPackedInput, MMMInputValue, PackedExoticFact};
+use tract_linalg::mmm::MMMInputValue;
 use tract_linalg::pack::PackedFormat;
 
 /// The packed operand, or None when this path does not apply (a width that is not a multiple
-/// of 4, another type, neither the K nor the N axis contiguous, or a build without SIMD128).
+/// of 4, or what `simd_panels::pack_with` does not take).
 pub(crate) fn pack(
     format: &PackedFormat,
     input: &Tensor,
@@ -25,58 +26,25 @@ pub(crate) fn pack(
     mn_axis: usize,
 ) -> TractResult<Option<Box<dyn MMMInputValue>>> {
     let r = format.r;
-    if !cfg!(target_feature = "simd128")
-        || r % 4 != 0
-        || format.dt != f32::datum_type()
-        || input.datum_type() != f32::datum_type()
-    {
+    if r % 4 != 0 {
         return Ok(None);
     }
-    let (k_stride, mn_stride) = (input.strides()[k_axis], input.strides()[mn_axis]);
-    let k_contiguous = k_stride == 1;
-    if (!k_contiguous && mn_stride != 1) || k_stride < 0 || mn_stride < 0 {
-        return Ok(None);
-    }
-    let (k_stride, mn_stride) = (k_stride as usize, mn_stride as usize);
-    let (k, mn) = (input.shape()[k_axis], input.shape()[mn_axis]);
-    let panel_len = format.single_panel_len(k);
-    let packed_len = format.len(k, mn);
-    if panel_len == 0 || packed_len == 0 {
-        return Ok(None);
-    }
-    let mut packed = unsafe {
-        Blob::new_for_size_and_align(packed_len * size_of::<f32>(), format.alignment_bytes)
-    };
-    // As tract does: the kernel computes on the last panel's missing rows before their
-    // results are dropped, and garbage there could decode to slow denormals.
-    if mn % r != 0 {
-        packed.as_bytes_mut()[(mn / r) * panel_len * size_of::<f32>()..].fill(0);
-    }
-    let src = input.as_ptr::<f32>()? as usize;
-    let out = unsafe {
-        std::slice::from_raw_parts_mut(packed.as_bytes_mut().as_mut_ptr() as *mut f32, packed_len)
-    };
-    tract_linalg::multithread::par_chunks_mut(out, panel_len, packed_len, |first, panels| {
-        let src = src as *const f32;
-        for (ix, panel) in panels.chunks_mut(panel_len).enumerate() {
-            let row0 = (first + ix) * r;
+    pack_with(format, input, k_axis, mn_axis, |operand: &Operand, panels: Panels| {
+        let (k, mn) = (operand.k, operand.mn);
+        for (ix, panel) in panels.values.chunks_mut(panels.panel_len).enumerate() {
+            let row0 = (panels.first + ix) * r;
             let rows = r.min(mn - row0);
             unsafe {
-                if k_contiguous {
-                    transpose_rows(src.add(row0 * mn_stride), mn_stride, rows, k, r, panel.as_mut_ptr());
+                if operand.k_contiguous() {
+                    let src = operand.ptr().add(row0 * operand.mn_stride);
+                    transpose_rows(src, operand.mn_stride, rows, k, r, panel.as_mut_ptr());
                 } else {
-                    copy_rows(src.add(row0), k_stride, rows, k, r, panel.as_mut_ptr());
+                    let src = operand.ptr().add(row0);
+                    copy_rows(src, operand.k_stride, rows, k, r, panel.as_mut_ptr());
                 }
             }
         }
-        Ok(())
-    })?;
-    Ok(Some(Box::new(EagerPackedInput {
-        fact: PackedExoticFact { format: Box::new(format.clone()), mn: mn.to_dim(), k },
-        packed: packed.into(),
-        panel_bytes: panel_len * size_of::<f32>(),
-        mn,
-    })))
+    })
 }
 
 /// `dst[r kk + i] = src[i * stride + kk]` for the `rows` rows of a panel `r` wide (rows past
